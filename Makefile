@@ -1,0 +1,57 @@
+# Every target sets up what it needs: a fresh clone runs `make bundle` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+SITE := sample_site
+SITE_VENV := $(SITE)/.venv
+PIP_COMPILE := $(abspath $(BIN))/pip-compile --quiet --strip-extras --no-emit-index-url --no-emit-find-links
+
+.PHONY: all bundle test test-fast check lint format typecheck lock clean
+
+all: check
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+$(SITE_VENV)/.installed: $(SITE)/requirements.txt
+	$(PYTHON) -m venv $(SITE_VENV)
+	$(SITE_VENV)/bin/python -m pip install --quiet -r $(SITE)/requirements.txt
+	touch $@
+
+## bundle: set up, bundle sample_site and print the summary
+bundle: $(BIN)/.installed $(SITE_VENV)/.installed
+	cd $(SITE) && ../$(BIN)/bundle build --python .venv
+
+## test: set up and run the whole suite (slow end-to-end tests included)
+test: $(BIN)/.installed
+	$(BIN)/python -m pytest
+
+## test-fast: the suite without the end-to-end tests that install from PyPI
+test-fast: $(BIN)/.installed
+	$(BIN)/python -m pytest -m "not slow"
+
+lint: $(BIN)/.installed
+	$(BIN)/ruff check bundler tests
+	$(BIN)/ruff format --check bundler tests
+
+format: $(BIN)/.installed
+	$(BIN)/ruff format bundler tests
+	$(BIN)/ruff check --fix bundler tests
+
+typecheck: $(BIN)/.installed
+	$(BIN)/mypy
+
+## check: lint, types and the whole suite (what CI runs)
+check: lint typecheck test
+
+## lock: pin the sample site's runtime and dev requirements with pip-compile
+lock: $(BIN)/.installed
+	cd $(SITE) && $(PIP_COMPILE) --output-file requirements.txt pyproject.toml
+	cd $(SITE) && $(PIP_COMPILE) --extra dev --output-file requirements-dev.txt \
+		pyproject.toml requirements-dev.in
+
+clean:
+	rm -rf $(VENV) $(SITE_VENV) $(SITE)/dist .pytest_cache .mypy_cache .ruff_cache

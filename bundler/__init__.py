@@ -1,0 +1,3 @@
+"""bundler: one Lambda-ready zip per Python serverless function."""
+
+__version__ = "0.1.0"

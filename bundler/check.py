@@ -1,0 +1,71 @@
+"""Lambda's size limits, checked at build time with a breakdown of what takes the space."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bundler.contents import Contents
+from bundler.errors import BundlerError, Problem
+
+MiB = 1024 * 1024
+ZIPPED_LIMIT = 50 * MiB  # direct upload
+UNZIPPED_LIMIT = 250 * MiB  # function plus layers
+WARNING_SHARE = 0.8
+
+
+def check_unzipped(contents: Contents, function: str, main_file: Path) -> list[Problem]:
+    """Fail over 250 MiB unzipped (before spending time compressing); warn at 80 %."""
+    return _check(contents.unzipped, UNZIPPED_LIMIT, "unzipped", contents, function, main_file)
+
+
+def check_zipped(zipped: int, contents: Contents, function: str, main_file: Path) -> list[Problem]:
+    """Fail over 50 MiB zipped; warn at 80 %."""
+    return _check(zipped, ZIPPED_LIMIT, "zipped", contents, function, main_file)
+
+
+def _check(
+    size: int, limit: int, what: str, contents: Contents, function: str, main_file: Path
+) -> list[Problem]:
+    if size > limit:
+        raise BundlerError(
+            Problem(
+                f"the zip is {human_size(size)} {what}, over Lambda's limit of "
+                f"{human_size(limit)}; {breakdown(contents)}",
+                file=main_file,
+                function=function,
+                hint="exclude what the runtime provides ([tool.bundler] exclude = "
+                '["boto3", "botocore"]), move large dependencies to a layer, or split the '
+                "function",
+            )
+        )
+    if size > limit * WARNING_SHARE:
+        return [
+            Problem(
+                f"the zip is {human_size(size)} {what}, {size / limit:.0%} of Lambda's limit "
+                f"of {human_size(limit)}; {breakdown(contents)}",
+                file=main_file,
+                function=function,
+                severity="warning",
+            )
+        ]
+    return []
+
+
+def breakdown(contents: Contents, count: int = 3) -> str:
+    """`largest: numpy 60.1 MiB, scipy 40.2 MiB, ...; largest files: ...` (unzipped bytes)."""
+    owners = sorted(contents.bytes_by_owner().items(), key=lambda item: (-item[1], item[0]))
+    parts = [f"{owner or 'first-party code'} {human_size(size)}" for owner, size in owners[:count]]
+    files = sorted(contents.entries, key=lambda e: (-e.size, e.arcname))[:count]
+    largest = [f"{e.arcname} {human_size(e.size)}" for e in files]
+    return f"largest distributions: {', '.join(parts)}; largest files: {', '.join(largest)}"
+
+
+def human_size(size: int) -> str:
+    """Sizes in binary units, as Lambda's limits are written."""
+    value = float(size)
+    for unit in ("B", "KiB", "MiB"):
+        if value < 1024 or unit == "MiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} GiB"  # pragma: no cover
+

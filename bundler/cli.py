@@ -1,0 +1,69 @@
+"""The `bundle` command: turns results and errors into output and exit codes."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from bundler import __version__
+from bundler.build import build
+from bundler.errors import BundlerError
+from bundler.report import json_report, problem_lines, summary_table
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="bundle")
+def main() -> None:
+    """Bundle a site's Python serverless functions into one Lambda-ready zip each."""
+
+
+@main.command(name="build")
+@click.argument(
+    "functions_dir",
+    required=False,
+    type=click.Path(path_type=Path, file_okay=False),
+)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, dir_okay=True, file_okay=False),
+    help="Folder for NAME.zip and manifest.json.  [default: dist/functions]",
+)
+@click.option(
+    "--python",
+    type=click.Path(path_type=Path),
+    help="Interpreter (or virtualenv) holding the site's packages.  "
+    "[default: $VIRTUAL_ENV, then .venv, then this Python]",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the build report as JSON.")
+def build_command(
+    functions_dir: Path | None, out: Path | None, python: Path | None, as_json: bool
+) -> None:
+    """Build one zip per function in FUNCTIONS_DIR, run from the site root.
+
+    FUNCTIONS_DIR defaults to [tool.bundler] functions in pyproject.toml, then
+    [functions] directory in netlify.toml, then netlify/functions.
+    """
+    root = Path.cwd()
+    try:
+        result = build(root, functions_dir, out, python, progress=_progress)
+    except BundlerError as error:
+        for problem in error.problems:
+            click.echo(f"error: {problem.format(root)}", err=True)
+        sys.exit(error.exit_code)
+    for line in problem_lines(result, root):
+        click.echo(line, err=True)
+    if as_json:
+        click.echo(json.dumps(json_report(result, root), indent=2, sort_keys=True))
+    else:
+        click.echo(summary_table(result))
+    if not result.ok:
+        failed = [b.name for b in result.builds if not b.ok]
+        click.echo(f"failed: {', '.join(failed)}", err=True)
+        sys.exit(1)
+
+
+def _progress(message: str) -> None:
+    click.echo(message, err=True)

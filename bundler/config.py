@@ -1,0 +1,324 @@
+"""The site's settings: `[tool.bundler]`, `netlify.toml`, and its declared requirements."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from packaging.requirements import InvalidRequirement, Requirement
+
+from bundler.errors import Problem, UsageError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+DEFAULT_FUNCTIONS_DIR = Path("netlify", "functions")
+RUNTIME_REQUIREMENT_FILES = ("requirements.txt", "requirements.in")
+DEV_REQUIREMENT_GLOBS = (
+    "requirements-*.txt",
+    "requirements-*.in",
+    "dev-requirements.txt",
+    "dev-requirements.in",
+    "test-requirements.txt",
+    "test-requirements.in",
+)
+
+
+@dataclass(frozen=True)
+class FunctionSettings:
+    """What the site's configuration says about one function (or all of them)."""
+
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    schedule: str | None = None
+    source: Path | None = None
+
+    def included_distributions(self, root: Path) -> tuple[str, ...]:
+        """`include` entries that name distributions rather than files."""
+        return tuple(e for e in self.include if _is_distribution_name(e, root))
+
+    def included_patterns(self, root: Path) -> tuple[str, ...]:
+        """`include` entries that are file globs, relative to the site root."""
+        return tuple(e for e in self.include if not _is_distribution_name(e, root))
+
+
+def _is_distribution_name(entry: str, root: Path) -> bool:
+    """Names have no path or glob signs, and are not the name of a file in the site."""
+    if any(sign in entry for sign in "/*?[\\"):
+        return False
+    return not (root / entry).exists()
+
+
+@dataclass(frozen=True)
+class Declared:
+    """One requirement the site declares, with where it says so."""
+
+    requirement: Requirement
+    source: str
+    group: str | None = None
+
+    @property
+    def is_dev(self) -> bool:
+        return self.group is not None
+
+
+@dataclass(frozen=True)
+class SiteConfig:
+    """Everything the site's own files say; read once per run."""
+
+    root: Path
+    functions_dir: Path | None = None
+    functions_dir_source: str | None = None
+    defaults: FunctionSettings = FunctionSettings()
+    functions: Mapping[str, FunctionSettings] = field(default_factory=dict)
+    declared: tuple[Declared, ...] = ()
+    warnings: tuple[Problem, ...] = ()
+
+    @classmethod
+    def from_root(cls, root: Path) -> SiteConfig:
+        """Read `pyproject.toml`, `netlify.toml` and requirement files under `root`."""
+        pyproject = _read_toml(root / "pyproject.toml")
+        netlify = _read_toml(root / "netlify.toml")
+        tool = _table(pyproject.get("tool", {}), "tool", root / "pyproject.toml").get("bundler", {})
+        tool = _table(tool, "tool.bundler", root / "pyproject.toml")
+
+        functions_dir, functions_source, per_function = _functions_settings(root, tool, netlify)
+        defaults = _settings(tool, "tool.bundler", root / "pyproject.toml")
+        net_functions = netlify.get("functions", {})
+        if isinstance(net_functions, dict) and "included_files" in net_functions:
+            extra = _strings(net_functions, "included_files", "functions", root / "netlify.toml")
+            defaults = FunctionSettings(
+                defaults.include + extra, defaults.exclude, None, defaults.source
+            )
+
+        warnings: list[Problem] = []
+        declared = list(_pyproject_requirements(pyproject, root / "pyproject.toml", warnings))
+        for name in RUNTIME_REQUIREMENT_FILES:
+            declared += _requirements_file(root / name, None, warnings, set())
+        dev_files = sorted({p for g in DEV_REQUIREMENT_GLOBS for p in root.glob(g)})
+        for path in dev_files:
+            declared += _requirements_file(path, path.name, warnings, set())
+        return cls(
+            root=root,
+            functions_dir=functions_dir,
+            functions_dir_source=functions_source,
+            defaults=defaults,
+            functions=per_function,
+            declared=tuple(declared),
+            warnings=tuple(warnings),
+        )
+
+    def settings_for(self, name: str) -> FunctionSettings:
+        """The global settings merged with those of function `name`."""
+        own = self.functions.get(name, FunctionSettings())
+        return FunctionSettings(
+            include=self.defaults.include + own.include,
+            exclude=self.defaults.exclude + own.exclude,
+            schedule=own.schedule,
+            source=own.source or self.defaults.source,
+        )
+
+    @property
+    def runtime_requirements(self) -> tuple[Declared, ...]:
+        return tuple(d for d in self.declared if not d.is_dev)
+
+    @property
+    def dev_requirements(self) -> tuple[Declared, ...]:
+        return tuple(d for d in self.declared if d.is_dev)
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        return {}
+    try:
+        with path.open("rb") as stream:
+            return tomllib.load(stream)
+    except tomllib.TOMLDecodeError as error:
+        line = getattr(error, "lineno", None)
+        raise UsageError.of(
+            f"invalid TOML: {error}", file=path, line=line, hint="fix the syntax of this file"
+        ) from None
+    except OSError as error:
+        raise UsageError.of(
+            f"cannot read: {error.strerror}", file=path, hint="check the file's permissions"
+        ) from None
+
+
+def _table(value: object, key: str, path: Path) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise UsageError.of(f"`{key}` must be a table", file=path, hint=f"write it as [{key}]")
+    return value
+
+
+def _strings(table: Mapping[str, Any], key: str, where: str, path: Path) -> tuple[str, ...]:
+    value = table.get(key, [])
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise UsageError.of(
+            f"`{where}.{key}` must be a list of strings",
+            file=path,
+            hint=f'write it as {key} = ["..."]',
+        )
+    return tuple(value)
+
+
+def _settings(table: Mapping[str, Any], where: str, path: Path) -> FunctionSettings:
+    schedule = table.get("schedule")
+    if schedule is not None and not isinstance(schedule, str):
+        raise UsageError.of(
+            f"`{where}.schedule` must be a string",
+            file=path,
+            hint='write it as schedule = "@hourly" or a cron expression',
+        )
+    return FunctionSettings(
+        include=_strings(table, "include", where, path)
+        + _strings(table, "included_files", where, path),
+        exclude=_strings(table, "exclude", where, path),
+        schedule=schedule,
+        source=path,
+    )
+
+
+def _functions_settings(
+    root: Path, tool: Mapping[str, Any], netlify: Mapping[str, Any]
+) -> tuple[Path | None, str | None, dict[str, FunctionSettings]]:
+    """The functions folder and per-function tables, from pyproject then netlify.toml.
+
+    `[tool.bundler] functions = "dir"` names the folder; as TOML cannot also hold
+    `[tool.bundler.functions.NAME]` then, `[tool.bundler.functions] directory = "dir"`
+    is accepted too, the way `netlify.toml` writes `[functions] directory`.
+    """
+    pyproject_path, netlify_path = root / "pyproject.toml", root / "netlify.toml"
+    per_function: dict[str, FunctionSettings] = {}
+    directory: str | None = None
+    source: str | None = None
+
+    net = netlify.get("functions", {})
+    if isinstance(net, dict):
+        for name, value in net.items():
+            if isinstance(value, dict):
+                where = f'functions."{name}"'
+                per_function[name] = _settings(value, where, netlify_path)
+        if isinstance(net.get("directory"), str):
+            directory, source = net["directory"], "netlify.toml [functions] directory"
+    build = netlify.get("build", {})
+    if directory is None and isinstance(build, dict) and isinstance(build.get("functions"), str):
+        directory, source = build["functions"], "netlify.toml [build] functions"
+
+    functions = tool.get("functions")
+    if isinstance(functions, str):
+        directory, source = functions, "pyproject.toml [tool.bundler] functions"
+    elif isinstance(functions, dict):
+        for name, value in functions.items():
+            if name == "directory" and isinstance(value, str):
+                directory, source = value, "pyproject.toml [tool.bundler.functions] directory"
+            elif isinstance(value, dict):
+                where = f"tool.bundler.functions.{name}"
+                per_function[name] = _settings(value, where, pyproject_path)
+            else:
+                raise UsageError.of(
+                    f"`tool.bundler.functions.{name}` must be a table of settings",
+                    file=pyproject_path,
+                    hint=f"write it as [tool.bundler.functions.{name}]",
+                )
+    elif functions is not None:
+        raise UsageError.of(
+            "`tool.bundler.functions` must be a folder name or a table",
+            file=pyproject_path,
+            hint='write functions = "netlify/functions"',
+        )
+    return (Path(directory) if directory else None), source, per_function
+
+
+def _parse_requirement(
+    text: str, source: str, group: str | None, path: Path, line: int, warnings: list[Problem]
+) -> Declared | None:
+    try:
+        return Declared(Requirement(text), source, group)
+    except InvalidRequirement as error:
+        warnings.append(
+            Problem(
+                f"cannot parse requirement {text!r}: {error}",
+                file=path,
+                line=line,
+                hint="fix it, or the bundler cannot tell runtime from dev dependencies",
+                severity="warning",
+            )
+        )
+        return None
+
+
+def _pyproject_requirements(
+    pyproject: Mapping[str, Any], path: Path, warnings: list[Problem]
+) -> Iterator[Declared]:
+    project = pyproject.get("project", {})
+    if not isinstance(project, dict):
+        return
+    for text in project.get("dependencies", []) or []:
+        found = _parse_requirement(text, "[project].dependencies", None, path, 0, warnings)
+        if found:
+            yield found
+    for group, texts in sorted((project.get("optional-dependencies") or {}).items()):
+        for text in texts:
+            source = f"[project.optional-dependencies].{group}"
+            found = _parse_requirement(text, source, group, path, 0, warnings)
+            if found:
+                yield found
+    groups = pyproject.get("dependency-groups") or {}
+    for group, items in sorted(groups.items()):
+        for item in items:
+            if isinstance(item, str):  # {include-group = ...} tables are followed by their own name
+                source = f"[dependency-groups].{group}"
+                found = _parse_requirement(item, source, group, path, 0, warnings)
+                if found:
+                    yield found
+
+
+def _requirements_file(
+    path: Path, group: str | None, warnings: list[Problem], seen: set[Path]
+) -> list[Declared]:
+    """Requirements of a pip requirements file (pip-compile output included)."""
+    if not path.is_file() or path.resolve() in seen:
+        return []
+    seen.add(path.resolve())
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise UsageError.of(f"cannot read requirements: {error}", file=path) from None
+    found: list[Declared] = []
+    for number, line in _logical_lines(text):
+        line = line.split(" #", 1)[0].strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith(("-r ", "--requirement ", "-r", "--requirement=")):
+            name = line.split("=", 1)[1] if "=" in line else line[2:].strip().split()[-1]
+            found += _requirements_file(path.parent / name.strip(), group, warnings, seen)
+            continue
+        if line.startswith("-"):
+            continue  # options: -c, -e, --hash, --index-url ...
+        line = line.split(" --hash", 1)[0].strip()
+        entry = _parse_requirement(line, f"{path.name}:{number}", group, path, number, warnings)
+        if entry:
+            found.append(entry)
+    return found
+
+
+def _logical_lines(text: str) -> Iterator[tuple[int, str]]:
+    """Lines joined over trailing backslashes, numbered by their first physical line."""
+    buffer, start = "", 0
+    for number, raw in enumerate(text.splitlines(), start=1):
+        if not buffer:
+            start = number
+        if raw.rstrip().endswith("\\"):
+            buffer += raw.rstrip()[:-1] + " "
+            continue
+        yield start, buffer + raw
+        buffer = ""
+    if buffer:
+        yield start, buffer

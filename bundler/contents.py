@@ -1,0 +1,224 @@
+"""What goes in a function's zip: its own code, its included files, whole distributions."""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from bundler.discover import Function
+from bundler.environment import Distribution, Environment
+from bundler.errors import BundlerError, Problem
+from bundler.resolve import Resolution
+from bundler.scan import Scan
+
+FIRST_PARTY = ""
+_SKIPPED_DIRS = frozenset({"__pycache__", ".git", ".venv", "node_modules", ".mypy_cache"})
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One file of a zip: where it goes, where it comes from, who it belongs to."""
+
+    arcname: str
+    source: Path
+    owner: str
+    size: int
+    executable: bool
+
+
+@dataclass(frozen=True)
+class Contents:
+    """Every file of one function's zip, sorted by name."""
+
+    entries: tuple[Entry, ...]
+    warnings: tuple[Problem, ...] = ()
+
+    @property
+    def unzipped(self) -> int:
+        return sum(e.size for e in self.entries)
+
+    def bytes_by_owner(self) -> dict[str, int]:
+        sizes: dict[str, int] = {}
+        for entry in self.entries:
+            sizes[entry.owner] = sizes.get(entry.owner, 0) + entry.size
+        return sizes
+
+
+def collect_contents(
+    function: Function,
+    scan: Scan,
+    resolution: Resolution,
+    environment: Environment,
+    site_root: Path,
+) -> Contents:
+    """The files of `function`'s zip; raises with every clash and unreadable file."""
+    problems: list[Problem] = []
+    warnings: list[Problem] = []
+    claimed: dict[str, Entry] = {}
+
+    def claim(arcname: str, source: Path, owner: str) -> None:
+        entry = _entry(arcname, source, owner, problems, function.name)
+        if entry is None:
+            return
+        previous = claimed.get(arcname)
+        if previous is None:
+            claimed[arcname] = entry
+        elif previous.source != source:
+            problems.append(_clash(previous, entry, function.name))
+
+    for module in scan.modules:
+        claim(module.arcname, module.path, FIRST_PARTY)
+    if function.layout == "directory":
+        for path in _walk(function.folder):
+            if path.suffix not in {".py", ".pyc"}:
+                claim(path.relative_to(function.folder).as_posix(), path, FIRST_PARTY)
+    for pattern in function.settings.included_patterns(site_root):
+        for path in _included(pattern, site_root, function, problems, warnings):
+            base = function.folder if path.is_relative_to(function.folder) else site_root
+            if function.layout == "file" and base == function.folder:
+                base = site_root
+            claim(path.relative_to(base).as_posix(), path, FIRST_PARTY)
+    for resolved in resolution.distributions:
+        distribution = environment.distributions[resolved.name]
+        if not distribution.has_record:
+            problems.append(
+                Problem(
+                    f"{distribution.display_name} has no RECORD file, so its files are unknown "
+                    "(installed by something other than pip?)",
+                    file=distribution.location,
+                    function=function.name,
+                    hint=f"reinstall it with pip: pip install --force-reinstall "
+                    f"{distribution.display_name}",
+                )
+            )
+            continue
+        for arcname, source in distribution_files(distribution):
+            claim(arcname, source, distribution.name)
+    if problems:
+        raise BundlerError(*problems)
+    entries = tuple(claimed[name] for name in sorted(claimed))
+    return Contents(entries, tuple(warnings))
+
+
+def distribution_files(distribution: Distribution) -> Iterator[tuple[str, Path]]:
+    """(arcname, source) of every file a distribution ships; editable ones from their source."""
+    if not distribution.editable:
+        for file in distribution.files:
+            yield file.arcname, file.source
+        return
+    info = distribution.location.name + "/"
+    for file in distribution.files:
+        if file.arcname.startswith(info):
+            yield file.arcname, file.source
+    for module, source in distribution.editable_sources:
+        prefix = module.replace(".", "/")
+        if source.is_file():
+            yield f"{prefix}{source.suffix}", source
+            continue
+        for path in _walk(source):
+            if path.suffix != ".pyc":
+                yield f"{prefix}/{path.relative_to(source).as_posix()}", path
+
+
+def _walk(folder: Path) -> Iterator[Path]:
+    """Files under `folder` in sorted order, without caches, hidden files or virtualenvs."""
+    for directory, subdirs, files in os.walk(folder):
+        subdirs[:] = sorted(
+            d for d in subdirs if d not in _SKIPPED_DIRS and not d.startswith(".")
+        )
+        for name in sorted(files):
+            if not name.startswith("."):
+                yield Path(directory, name)
+
+
+def _included(
+    pattern: str,
+    site_root: Path,
+    function: Function,
+    problems: list[Problem],
+    warnings: list[Problem],
+) -> Iterator[Path]:
+    source = function.settings.source
+    if Path(pattern).is_absolute() or ".." in Path(pattern).parts:
+        problems.append(
+            Problem(
+                f"include pattern {pattern!r} leaves the site root",
+                file=source,
+                function=function.name,
+                hint="use a path relative to the site root, inside it",
+            )
+        )
+        return
+    matches = sorted(site_root.glob(pattern))
+    if not matches:
+        warnings.append(
+            Problem(
+                f"include pattern {pattern!r} matches no file",
+                file=source,
+                function=function.name,
+                hint="fix the pattern or remove it",
+                severity="warning",
+            )
+        )
+    root = site_root.resolve()
+    for match in matches:
+        if not match.resolve().is_relative_to(root):
+            problems.append(
+                Problem(
+                    f"include pattern {pattern!r} reaches {match}, outside the site root "
+                    "through a link",
+                    file=source,
+                    function=function.name,
+                    hint="copy the file into the site instead",
+                )
+            )
+        elif match.is_dir():
+            yield from _walk(match)
+        elif match.is_file():
+            yield match
+
+
+def _entry(
+    arcname: str, source: Path, owner: str, problems: list[Problem], function: str
+) -> Entry | None:
+    try:
+        info = source.stat()
+    except OSError as error:
+        what = f"distribution {owner}" if owner else "the function"
+        problems.append(
+            Problem(
+                f"cannot read a file of {what}: {error.strerror}",
+                file=source,
+                function=function,
+                hint="reinstall the distribution" if owner else "check the file's permissions",
+            )
+        )
+        return None
+    if not os.access(source, os.R_OK):
+        problems.append(
+            Problem(
+                "cannot read this file: permission denied",
+                file=source,
+                function=function,
+                hint="make it readable (chmod a+r)",
+            )
+        )
+        return None
+    executable = bool(info.st_mode & stat.S_IXUSR)
+    return Entry(arcname, source, owner, info.st_size, executable)
+
+
+def _clash(first: Entry, second: Entry, function: str) -> Problem:
+    def who(entry: Entry) -> str:
+        return f"distribution {entry.owner}" if entry.owner else f"first-party {entry.source}"
+
+    return Problem(
+        f"two files want the same place {first.arcname!r} in the zip: {who(first)} and "
+        f"{who(second)}",
+        file=second.source if not second.owner else first.source,
+        function=function,
+        hint="rename the first-party module so it does not shadow the distribution",
+    )

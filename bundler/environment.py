@@ -1,0 +1,372 @@
+"""The target environment, indexed once per run: who owns each file and module."""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from importlib import metadata
+from pathlib import Path
+
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
+
+from bundler.errors import EnvironmentProblem, Problem
+
+# Run inside the target interpreter; standard library only, Python 3.8 and later.
+_PROBE = r"""
+import json, os, platform, sys, sysconfig
+paths = sysconfig.get_paths()
+if hasattr(sys, "stdlib_module_names"):
+    stdlib = sorted(sys.stdlib_module_names)
+else:
+    import pkgutil
+    where = [paths["stdlib"], os.path.join(paths["stdlib"], "lib-dynload")]
+    stdlib = sorted({m.name for m in pkgutil.iter_modules(where)})
+site = []
+for key in ("purelib", "platlib"):
+    if paths[key] not in site and os.path.isdir(paths[key]):
+        site.append(paths[key])
+print(json.dumps({
+    "executable": sys.executable,
+    "version": list(sys.version_info[:3]),
+    "implementation": sys.implementation.name,
+    "platform": sys.platform,
+    "machine": platform.machine(),
+    "stdlib": stdlib + sorted(sys.builtin_module_names),
+    "site_packages": site,
+    "prefix": sys.prefix,
+    "ext_suffix": sysconfig.get_config_var("EXT_SUFFIX"),
+}))
+"""
+
+_EXTENSION_SUFFIXES = (".so", ".pyd")
+_NEVER_SHIPPED_NAMES = frozenset({"direct_url.json"})
+
+
+@dataclass(frozen=True)
+class Interpreter:
+    """Facts about the `--python` interpreter, asked of it once."""
+
+    executable: Path
+    version: tuple[int, int, int]
+    implementation: str
+    platform: str
+    machine: str
+    stdlib: frozenset[str]
+    site_packages: tuple[Path, ...]
+    prefix: Path
+
+    @classmethod
+    def from_executable(cls, python: Path) -> Interpreter:
+        try:
+            done = subprocess.run(
+                [str(python), "-I", "-c", _PROBE],
+                capture_output=True,
+                text=True,
+                timeout=120,
+                check=False,
+            )
+        except (OSError, subprocess.TimeoutExpired) as error:
+            raise EnvironmentProblem.of(
+                f"cannot run the Python interpreter: {error}",
+                file=python,
+                hint="point --python at the interpreter of the virtualenv that holds the "
+                "site's packages",
+            ) from None
+        if done.returncode != 0:
+            raise EnvironmentProblem.of(
+                f"the Python interpreter failed: {done.stderr.strip().splitlines()[-1:]}",
+                file=python,
+                hint="point --python at a working Python 3.8 or later",
+            )
+        facts = json.loads(done.stdout)
+        return cls(
+            executable=Path(facts["executable"]),
+            version=(facts["version"][0], facts["version"][1], facts["version"][2]),
+            implementation=facts["implementation"],
+            platform=facts["platform"],
+            machine=facts["machine"],
+            stdlib=frozenset(facts["stdlib"]),
+            site_packages=tuple(Path(p) for p in facts["site_packages"]),
+            prefix=Path(facts["prefix"]),
+        )
+
+
+@dataclass(frozen=True)
+class Target:
+    """The Lambda runtime the zips are for."""
+
+    version: tuple[int, int, int]
+    machine: str = "x86_64"
+    implementation: str = "cpython"
+
+    @property
+    def runtime(self) -> str:
+        return f"python{self.version[0]}.{self.version[1]}"
+
+    def marker_environment(self) -> dict[str, str]:
+        """A complete PEP 508 environment: `Marker.evaluate` would fill gaps from the host."""
+        full = ".".join(str(v) for v in self.version)
+        return {
+            "implementation_name": self.implementation,
+            "implementation_version": full,
+            "os_name": "posix",
+            "platform_machine": self.machine,
+            "platform_python_implementation": "CPython",
+            "platform_release": "",
+            "platform_system": "Linux",
+            "platform_version": "",
+            "python_full_version": full,
+            "python_version": f"{self.version[0]}.{self.version[1]}",
+            "sys_platform": "linux",
+        }
+
+
+@dataclass(frozen=True)
+class DistFile:
+    """A file that ships with a distribution: its place in the zip and on disk."""
+
+    arcname: str
+    source: Path
+
+
+@dataclass(frozen=True)
+class Distribution:
+    """An installed distribution, read from its `.dist-info`."""
+
+    name: str
+    display_name: str
+    version: str
+    location: Path
+    files: tuple[DistFile, ...]
+    requires_text: tuple[str, ...]
+    extras: tuple[str, ...]
+    has_record: bool
+    editable_sources: tuple[tuple[str, Path], ...] = ()
+
+    @property
+    def editable(self) -> bool:
+        return bool(self.editable_sources)
+
+    @cached_property
+    def requires(self) -> tuple[Requirement, ...]:
+        parsed = []
+        for text in self.requires_text:
+            try:
+                parsed.append(Requirement(text))
+            except InvalidRequirement:
+                continue  # pip would have refused to install it; nothing to follow
+        return tuple(parsed)
+
+
+@dataclass(frozen=True)
+class Environment:
+    """The distributions of the target environment, and which of them owns each module."""
+
+    interpreter: Interpreter
+    target: Target
+    distributions: Mapping[str, Distribution]
+    owners: Mapping[str, tuple[str, ...]] = field(repr=False)
+    warnings: tuple[Problem, ...] = ()
+
+    @classmethod
+    def from_interpreter(cls, interpreter: Interpreter, target: Target | None = None) -> Environment:
+        distributions: dict[str, Distribution] = {}
+        for found in metadata.distributions(path=[str(p) for p in interpreter.site_packages]):
+            distribution = _read_distribution(found)
+            if distribution is not None and distribution.name not in distributions:
+                distributions[distribution.name] = distribution  # the first on the path wins
+        owners: dict[str, set[str]] = {}
+        for distribution in distributions.values():
+            for module in _module_names(distribution):
+                owners.setdefault(module, set()).add(distribution.name)
+        return cls(
+            interpreter=interpreter,
+            target=target or Target(interpreter.version),
+            distributions=distributions,
+            owners={m: tuple(sorted(names)) for m, names in owners.items()},
+        )
+
+    def is_stdlib(self, module: str) -> bool:
+        return module.split(".", 1)[0] in self.interpreter.stdlib
+
+    def owner_of(self, candidates: Iterable[str]) -> Distribution | None:
+        """The distribution that owns the longest prefix of the first candidate it knows.
+
+        `google.protobuf` belongs to protobuf even though `google` is shared by many.
+        """
+        for module in candidates:
+            parts = module.split(".")
+            for end in range(len(parts), 0, -1):
+                names = self.owners.get(".".join(parts[:end]))
+                if names and len(names) == 1:
+                    return self.distributions[names[0]]
+                if names:
+                    break  # a namespace shared by several: only a longer name can decide
+        return None
+
+    def top_level_modules(self) -> frozenset[str]:
+        return frozenset(m for m in self.owners if "." not in m)
+
+
+def default_python(site: Path) -> Path:
+    """The active virtualenv, then `.venv` in the site root, then this interpreter."""
+    virtual_env = os.environ.get("VIRTUAL_ENV")
+    if virtual_env:
+        return python_in(Path(virtual_env))
+    venv = site / ".venv"
+    if venv.is_dir():
+        return python_in(venv)
+    return Path(sys.executable)
+
+
+def python_in(path: Path) -> Path:
+    """The interpreter of a virtualenv folder, or `path` itself when it is one."""
+    if path.is_dir():
+        for candidate in (path / "bin" / "python", path / "Scripts" / "python.exe"):
+            if candidate.exists():
+                return candidate
+    return path
+
+
+def _read_distribution(found: metadata.Distribution) -> Distribution | None:
+    meta = found.metadata  # parsed once: re-reading METADATA per file costs seconds
+    name = meta["Name"] if meta else None
+    location = Path(str(getattr(found, "_path", "")))
+    if not name:
+        return None
+    records = found.files
+    site = location.parent
+    files: list[DistFile] = []
+    if records is None:
+        files = [
+            DistFile(f"{location.name}/{p.name}", p) for p in sorted(location.iterdir()) if p.is_file()
+        ]
+    else:
+        for record in records:
+            arcname = record.as_posix()
+            if _shipped(arcname):
+                files.append(DistFile(arcname, site / arcname))
+    editable = _editable_sources(found, site, files) if _is_editable(found) else ()
+    return Distribution(
+        name=canonicalize_name(name),
+        display_name=name,
+        version=meta["Version"] or "0",
+        location=location,
+        files=tuple(sorted(files, key=lambda f: f.arcname)),
+        requires_text=tuple(found.requires or ()),
+        extras=tuple(meta.get_all("Provides-Extra") or ()),
+        has_record=records is not None,
+        editable_sources=editable,
+    )
+
+
+def _shipped(arcname: str) -> bool:
+    """Whether a RECORD entry belongs in a zip: never bytecode, scripts, `.pth` hooks."""
+    parts = arcname.split("/")
+    if ".." in parts or arcname.startswith("/") or "__pycache__" in parts:
+        return False
+    if arcname.endswith((".pyc", ".pyo")):
+        return False
+    if len(parts) == 1 and (arcname.endswith(".pth") or arcname.startswith("__editable__")):
+        return False
+    return parts[-1] not in _NEVER_SHIPPED_NAMES
+
+
+def _module_names(distribution: Distribution) -> set[str]:
+    """Every importable dotted name the distribution's files provide."""
+    names: set[str] = set()
+    for file in distribution.files:
+        parts = file.arcname.split("/")
+        *packages, last = parts
+        if not packages and "." not in last:
+            continue
+        if not all(p.isidentifier() for p in packages):
+            continue  # *.dist-info, *.libs, *.data
+        for end in range(1, len(packages) + 1):
+            names.add(".".join(packages[:end]))
+        if last.endswith(".py") or last.endswith(_EXTENSION_SUFFIXES):
+            stem = last.split(".", 1)[0]
+            if stem.isidentifier() and stem != "__init__":
+                names.add(".".join([*packages, stem]))
+    for module, _source in distribution.editable_sources:
+        names.add(module)
+    return names
+
+
+def _is_editable(found: metadata.Distribution) -> bool:
+    text = found.read_text("direct_url.json")
+    if not text:
+        return False
+    try:
+        info = json.loads(text)
+    except ValueError:
+        return False
+    return bool(info.get("dir_info", {}).get("editable"))
+
+
+def _editable_sources(
+    found: metadata.Distribution, site: Path, files: list[DistFile]
+) -> tuple[tuple[str, Path], ...]:
+    """(module, source path) of an editable install: a finder's MAPPING or `.pth` folders."""
+    sources: dict[str, Path] = {}
+    top_level = set((found.read_text("top_level.txt") or "").split())
+    for record in found.files or ():
+        arcname = record.as_posix()
+        if "/" in arcname or not arcname.endswith(".pth"):
+            continue
+        try:
+            lines = (site / arcname).read_text(encoding="utf-8").splitlines()
+        except OSError:
+            continue
+        for line in lines:
+            line = line.strip()
+            if not line or line.startswith("#"):
+                continue
+            if line.startswith("import "):
+                finder = line.split()[1].rstrip(";")
+                sources.update(_finder_mapping(site / f"{finder}.py"))
+            else:
+                folder = Path(line) if os.path.isabs(line) else site / line
+                sources.update(_folder_modules(folder, top_level))
+    return tuple(sorted(sources.items()))
+
+
+def _finder_mapping(path: Path) -> dict[str, Path]:
+    """setuptools' editable finder keeps `MAPPING = {module: path}` as a literal."""
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+    except (OSError, SyntaxError, UnicodeDecodeError):
+        return {}
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == "MAPPING" for t in node.targets
+        ):
+            try:
+                mapping = ast.literal_eval(node.value)
+            except ValueError:
+                return {}
+            return {str(k): Path(v) for k, v in mapping.items()}
+    return {}
+
+
+def _folder_modules(folder: Path, top_level: set[str]) -> dict[str, Path]:
+    """Top-level modules in a folder that an editable `.pth` puts on `sys.path`."""
+    if not folder.is_dir():
+        return {}
+    found: dict[str, Path] = {}
+    for entry in sorted(folder.iterdir()):
+        name = entry.stem if entry.suffix == ".py" else entry.name
+        if not name.isidentifier() or (top_level and name not in top_level):
+            continue
+        if entry.suffix == ".py" and entry.is_file():
+            found[name] = entry
+        elif entry.is_dir() and (entry / "__init__.py").is_file():
+            found[name] = entry
+    return found

@@ -1,0 +1,295 @@
+"""Decide which installed distributions a function needs at run time, and why."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from packaging.markers import Marker
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+
+from bundler.config import Declared, FunctionSettings, SiteConfig
+from bundler.environment import Environment
+from bundler.errors import BundlerError, Problem
+from bundler.scan import ImportSite, Scan
+
+
+@dataclass(frozen=True)
+class Edge:
+    """`parent` requires `child` (`requirement` is the Requires-Dist line that says so)."""
+
+    parent: str
+    child: str
+    requirement: str
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """A distribution to ship, with the chain that brought it in."""
+
+    name: str
+    version: str
+    extras: tuple[str, ...]
+    chain: tuple[str, ...]
+
+    @property
+    def reason(self) -> str:
+        return " -> ".join(self.chain)
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """What a function ships, and what it leaves out with the reason."""
+
+    distributions: tuple[Resolved, ...]
+    imports: Mapping[str, tuple[ImportSite, ...]]
+    edges: tuple[Edge, ...]
+    left_out: Mapping[str, str]
+    warnings: tuple[Problem, ...]
+
+    def names(self) -> tuple[str, ...]:
+        return tuple(d.name for d in self.distributions)
+
+
+@dataclass(frozen=True)
+class Declarations:
+    """The site's declared requirements, closed over the environment once per run."""
+
+    runtime: frozenset[str]
+    dev: Mapping[str, str]
+    extras: Mapping[str, frozenset[str]]
+    declared_names: frozenset[str]
+
+    @classmethod
+    def from_config(cls, config: SiteConfig, environment: Environment) -> Declarations:
+        runtime_roots = config.runtime_requirements
+        runtime = _closure_names(runtime_roots, environment)
+        dev: dict[str, str] = {}
+        for declared in config.dev_requirements:
+            for name in _closure_names((declared,), environment):
+                if name not in runtime:
+                    dev.setdefault(name, f"{declared.source} ({declared.requirement})")
+        extras: dict[str, set[str]] = {}
+        for declared in runtime_roots:
+            name = canonicalize_name(declared.requirement.name)
+            extras.setdefault(name, set()).update(declared.requirement.extras)
+        return cls(
+            runtime=frozenset(runtime),
+            dev=dev,
+            extras={k: frozenset(v) for k, v in extras.items()},
+            declared_names=frozenset(
+                canonicalize_name(d.requirement.name) for d in config.declared
+            ),
+        )
+
+
+def resolve_function(
+    scan: Scan,
+    settings: FunctionSettings,
+    environment: Environment,
+    declarations: Declarations,
+    function: str,
+    site_root: Path,
+) -> Resolution:
+    """The distributions `scan`'s imports need, closed over Requires-Dist for the target."""
+    errors: list[Problem] = []
+    warnings: list[Problem] = []
+    left_out: dict[str, str] = {}
+    excluded = {canonicalize_name(n) for n in settings.exclude}
+    imports: dict[str, list[ImportSite]] = {}
+    for site in scan.imports:
+        if environment.is_stdlib(site.module):
+            continue
+        owner = environment.owner_of(site.candidates())
+        if owner is None:
+            if site.optional:
+                left_out.setdefault(site.top_level, f"optional import, not installed ({_at(site)})")
+            else:
+                errors.append(_missing(site, environment, declarations, function))
+            continue
+        if owner.name in declarations.dev:
+            if site.optional:
+                left_out.setdefault(owner.name, f"dev-only, imported optionally at {_at(site)}")
+                continue
+            errors.append(
+                Problem(
+                    f"imports {site.module!r} from {owner.display_name}, which is a dev-only "
+                    f"dependency (from {declarations.dev[owner.name]})",
+                    file=site.file,
+                    line=site.line,
+                    function=function,
+                    hint=f"add {owner.display_name} to [project].dependencies, or import it "
+                    "only under `if TYPE_CHECKING:`",
+                )
+            )
+            continue
+        if declarations.declared_names and owner.name not in declarations.runtime:
+            warnings.append(
+                Problem(
+                    f"imports {site.module!r} from {owner.display_name}, which the project does "
+                    "not declare; it works only because something else installed it",
+                    file=site.file,
+                    line=site.line,
+                    function=function,
+                    hint=f"add {owner.display_name} to [project].dependencies",
+                    severity="warning",
+                )
+            )
+        imports.setdefault(owner.name, []).append(site)
+
+    roots: dict[str, str] = {}
+    for name, sites in sorted(imports.items()):
+        roots[name] = f"{_at(sites[0])} imports {sites[0].module}"
+    for entry in settings.included_distributions(site_root):
+        name = canonicalize_name(entry)
+        if name not in environment.distributions:
+            errors.append(
+                Problem(
+                    f"include names distribution {entry!r}, which is not installed",
+                    file=settings.source,
+                    function=function,
+                    hint=f"install it (pip install {entry}) or remove it from include",
+                )
+            )
+        else:
+            roots.setdefault(name, "[tool.bundler] include")
+    for name in sorted(excluded & set(roots)):
+        left_out[name] = "excluded by [tool.bundler] exclude"
+        del roots[name]
+
+    chains, extras, edges = _closure(roots, environment, declarations, excluded, errors, function)
+    if errors:
+        raise BundlerError(*errors)
+    distributions = tuple(
+        Resolved(
+            name=name,
+            version=environment.distributions[name].version,
+            extras=tuple(sorted(extras.get(name, ()))),
+            chain=chains[name],
+        )
+        for name in sorted(chains)
+    )
+    for site in scan.skipped:
+        left_out.setdefault(site.top_level, f"imported only under TYPE_CHECKING ({_at(site)})")
+    return Resolution(
+        distributions=distributions,
+        imports={k: tuple(v) for k, v in imports.items()},
+        edges=tuple(edges),
+        left_out=left_out,
+        warnings=tuple(warnings),
+    )
+
+
+def _closure(
+    roots: Mapping[str, str],
+    environment: Environment,
+    declarations: Declarations,
+    excluded: set[str],
+    errors: list[Problem],
+    function: str,
+) -> tuple[dict[str, tuple[str, ...]], dict[str, set[str]], list[Edge]]:
+    """Breadth first over Requires-Dist, so each chain is a shortest one."""
+    base = environment.target.marker_environment()
+    chains: dict[str, tuple[str, ...]] = {}
+    extras: dict[str, set[str]] = {}
+    edges: list[Edge] = []
+    queue: list[str] = []
+    for name, reason in roots.items():
+        chains[name] = (reason, environment.distributions[name].display_name)
+        extras[name] = set(declarations.extras.get(name, ()))
+        queue.append(name)
+    while queue:
+        name = queue.pop(0)
+        distribution = environment.distributions[name]
+        for requirement in distribution.requires:
+            if not _applies(requirement, extras[name], base):
+                continue
+            child = canonicalize_name(requirement.name)
+            if child in excluded:
+                continue
+            installed = environment.distributions.get(child)
+            if installed is None:
+                errors.append(
+                    Problem(
+                        f"{distribution.display_name} {distribution.version} requires "
+                        f"{requirement}, which is not installed: the environment does not "
+                        f"match the target ({environment.target.runtime} on linux "
+                        f"{environment.target.machine})",
+                        file=environment.interpreter.executable,
+                        function=function,
+                        hint=f"install it into that environment (pip install "
+                        f"'{requirement.name}')",
+                    )
+                )
+                continue
+            edges.append(Edge(name, child, str(requirement)))
+            wanted = set(requirement.extras) | declarations.extras.get(child, frozenset())
+            if child not in chains:
+                chains[child] = (*chains[name], installed.display_name)
+                extras[child] = wanted
+                queue.append(child)
+            elif not wanted <= extras[child]:
+                extras[child] |= wanted
+                queue.append(child)  # new extras bring new requirements
+    return chains, extras, edges
+
+
+def _applies(requirement: Requirement, extras: Iterable[str], base: dict[str, str]) -> bool:
+    marker: Marker | None = requirement.marker
+    if marker is None:
+        return True
+    return any(marker.evaluate({**base, "extra": extra}) for extra in ("", *extras))
+
+
+def _closure_names(roots: Iterable[Declared], environment: Environment) -> set[str]:
+    """Installed distributions reachable from declared requirements (missing ones skipped)."""
+    base = environment.target.marker_environment()
+    seen: set[str] = set()
+    queue: list[tuple[str, frozenset[str]]] = []
+    for declared in roots:
+        requirement = declared.requirement
+        if requirement.marker is None or requirement.marker.evaluate({**base, "extra": ""}):
+            queue.append((canonicalize_name(requirement.name), frozenset(requirement.extras)))
+    done: set[tuple[str, frozenset[str]]] = set()
+    while queue:
+        name, extras = queue.pop()
+        if (name, extras) in done or name not in environment.distributions:
+            continue
+        done.add((name, extras))
+        seen.add(name)
+        for requirement in environment.distributions[name].requires:
+            if _applies(requirement, extras, base):
+                child = (canonicalize_name(requirement.name), frozenset(requirement.extras))
+                queue.append(child)
+    return seen
+
+
+def _at(site: ImportSite) -> str:
+    return f"{site.file.name}:{site.line}"
+
+
+def _missing(
+    site: ImportSite, environment: Environment, declarations: Declarations, function: str
+) -> Problem:
+    top = site.top_level
+    declared = canonicalize_name(top) in declarations.declared_names
+    if declared:
+        hint = f"{top} is declared but not installed in {environment.interpreter.prefix}: " \
+            "install the site's requirements there"
+    else:
+        close = difflib.get_close_matches(top, sorted(environment.top_level_modules()), n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        hint += (
+            f"install the distribution that provides it into {environment.interpreter.prefix} "
+            "and add it to [project].dependencies"
+        )
+    return Problem(
+        f"cannot find module {site.module!r} in the environment",
+        file=site.file,
+        line=site.line,
+        function=function,
+        hint=hint,
+    )
