@@ -81,7 +81,9 @@ def build(
     for function in discovery.functions:
         say(f"building {function.name}")
         builds.append(_build_function(function, site, out, environment, declarations))
-    builds += [FunctionBuild(name, problems=problems) for name, problems in discovery.failures.items()]
+    builds += [
+        FunctionBuild(name, problems=problems) for name, problems in discovery.failures.items()
+    ]
     builds.sort(key=lambda b: b.name)
     for failed in builds:
         if not failed.ok:

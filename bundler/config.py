@@ -74,7 +74,7 @@ class SiteConfig:
     root: Path
     functions_dir: Path | None = None
     functions_dir_source: str | None = None
-    defaults: FunctionSettings = FunctionSettings()
+    defaults: FunctionSettings = field(default_factory=FunctionSettings)
     functions: Mapping[str, FunctionSettings] = field(default_factory=dict)
     declared: tuple[Declared, ...] = ()
     warnings: tuple[Problem, ...] = ()

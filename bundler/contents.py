@@ -126,9 +126,7 @@ def distribution_files(distribution: Distribution) -> Iterator[tuple[str, Path]]
 def _walk(folder: Path) -> Iterator[Path]:
     """Files under `folder` in sorted order, without caches, hidden files or virtualenvs."""
     for directory, subdirs, files in os.walk(folder):
-        subdirs[:] = sorted(
-            d for d in subdirs if d not in _SKIPPED_DIRS and not d.startswith(".")
-        )
+        subdirs[:] = sorted(d for d in subdirs if d not in _SKIPPED_DIRS and not d.startswith("."))
         for name in sorted(files):
             if not name.startswith("."):
                 yield Path(directory, name)

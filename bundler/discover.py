@@ -50,7 +50,7 @@ class Function:
     schedule: str | None = None
     trigger: str | None = None
     config: Mapping[str, Any] = field(default_factory=dict)
-    settings: FunctionSettings = FunctionSettings()
+    settings: FunctionSettings = field(default_factory=FunctionSettings)
 
     @property
     def folder(self) -> Path:
@@ -132,9 +132,7 @@ def _candidates(directory: Path) -> Iterator[tuple[str, Path]]:
                     yield entry.name, main
 
 
-def _read_function(
-    name: str, sources: list[Path], directory: Path, config: SiteConfig
-) -> Function:
+def _read_function(name: str, sources: list[Path], directory: Path, config: SiteConfig) -> Function:
     if len(sources) > 1:
         listed = " and ".join(str(p.relative_to(directory)) for p in sources)
         raise BundlerError.of(
@@ -279,6 +277,7 @@ def _schedule(in_source: dict[str, Any], settings: FunctionSettings, path: Path)
                 problem,
                 file=where,
                 line=line if schedule else None,
-                hint='write five fields (minute hour day-of-month month day-of-week), e.g. "0 9 * * 1"',
+                hint="write five fields (minute hour day-of-month month day-of-week), "
+                'e.g. "0 9 * * 1"',
             )
     return chosen

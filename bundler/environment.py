@@ -176,7 +176,9 @@ class Environment:
     warnings: tuple[Problem, ...] = ()
 
     @classmethod
-    def from_interpreter(cls, interpreter: Interpreter, target: Target | None = None) -> Environment:
+    def from_interpreter(
+        cls, interpreter: Interpreter, target: Target | None = None
+    ) -> Environment:
         distributions: dict[str, Distribution] = {}
         for found in metadata.distributions(path=[str(p) for p in interpreter.site_packages]):
             distribution = _read_distribution(found)
@@ -246,7 +248,9 @@ def _read_distribution(found: metadata.Distribution) -> Distribution | None:
     files: list[DistFile] = []
     if records is None:
         files = [
-            DistFile(f"{location.name}/{p.name}", p) for p in sorted(location.iterdir()) if p.is_file()
+            DistFile(f"{location.name}/{p.name}", p)
+            for p in sorted(location.iterdir())
+            if p.is_file()
         ]
     else:
         for record in records:
@@ -365,8 +369,7 @@ def _folder_modules(folder: Path, top_level: set[str]) -> dict[str, Path]:
         name = entry.stem if entry.suffix == ".py" else entry.name
         if not name.isidentifier() or (top_level and name not in top_level):
             continue
-        if entry.suffix == ".py" and entry.is_file():
-            found[name] = entry
-        elif entry.is_dir() and (entry / "__init__.py").is_file():
+        is_module = entry.suffix == ".py" and entry.is_file()
+        if is_module or (entry / "__init__.py").is_file():
             found[name] = entry
     return found

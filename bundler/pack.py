@@ -35,8 +35,14 @@ def zip_timestamp() -> tuple[int, int, int, int, int, int]:
     if not epoch or not epoch.strip().isdigit():
         return ZIP_EPOCH
     moment = time.gmtime(int(epoch))
-    stamp = (moment.tm_year, moment.tm_mon, moment.tm_mday, moment.tm_hour, moment.tm_min,
-             moment.tm_sec)
+    stamp = (
+        moment.tm_year,
+        moment.tm_mon,
+        moment.tm_mday,
+        moment.tm_hour,
+        moment.tm_min,
+        moment.tm_sec,
+    )
     return max(stamp, ZIP_EPOCH)
 
 

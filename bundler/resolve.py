@@ -98,7 +98,7 @@ def resolve_function(
     errors: list[Problem] = []
     warnings: list[Problem] = []
     left_out: dict[str, str] = {}
-    excluded = {canonicalize_name(n) for n in settings.exclude}
+    excluded: set[str] = {canonicalize_name(n) for n in settings.exclude}
     imports: dict[str, list[ImportSite]] = {}
     for site in scan.imports:
         if environment.is_stdlib(site.module):
@@ -220,8 +220,7 @@ def _closure(
                         f"{environment.target.machine})",
                         file=environment.interpreter.executable,
                         function=function,
-                        hint=f"install it into that environment (pip install "
-                        f"'{requirement.name}')",
+                        hint=f"install it into that environment (pip install '{requirement.name}')",
                     )
                 )
                 continue
@@ -277,8 +276,10 @@ def _missing(
     top = site.top_level
     declared = canonicalize_name(top) in declarations.declared_names
     if declared:
-        hint = f"{top} is declared but not installed in {environment.interpreter.prefix}: " \
+        hint = (
+            f"{top} is declared but not installed in {environment.interpreter.prefix}: "
             "install the site's requirements there"
+        )
     else:
         close = difflib.get_close_matches(top, sorted(environment.top_level_modules()), n=1)
         hint = f"did you mean {close[0]!r}? " if close else ""

@@ -196,15 +196,23 @@ class _Visitor:
     def visit(
         self, node: ast.stmt, *, optional: bool, in_function: bool, typing: bool
     ) -> Iterator[ImportSite]:
-        flags = {"optional": optional, "in_function": in_function, "type_checking": typing}
-        if isinstance(node, ast.Import):
-            for alias in node.names:
-                yield ImportSite(alias.name, self.path, node.lineno, **flags)
-            return
-        if isinstance(node, ast.ImportFrom):
-            module = "." * node.level + (node.module or "")
-            names = tuple(alias.name for alias in node.names)
-            yield ImportSite(module, self.path, node.lineno, names, **flags)
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            found: list[tuple[str, tuple[str, ...]]]
+            if isinstance(node, ast.Import):
+                found = [(alias.name, ()) for alias in node.names]
+            else:
+                module = "." * node.level + (node.module or "")
+                found = [(module, tuple(alias.name for alias in node.names))]
+            for module, names in found:
+                yield ImportSite(
+                    module,
+                    self.path,
+                    node.lineno,
+                    names,
+                    optional=optional,
+                    in_function=in_function,
+                    type_checking=typing,
+                )
             return
         if isinstance(node, ast.If) and _is_type_checking(node.test):
             yield from self.visit_body(

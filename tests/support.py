@@ -1,0 +1,174 @@
+"""Test support: tiny real wheels, throwaway virtualenvs, and running bundles like Lambda.
+
+Wheels are written with `zipfile` (as pypa/installer's tests do) and installed by the
+real pip; bundles are unzipped and their handlers called in `python -I -S` with only the
+bundle on `sys.path`, the way Lambda's /var/task works.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import subprocess
+import sys
+import textwrap
+import zipfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from packaging.utils import canonicalize_name
+
+FileData = str | bytes
+
+
+def build_wheel(
+    wheelhouse: Path,
+    name: str,
+    version: str = "1.0",
+    files: Mapping[str, FileData] | None = None,
+    *,
+    requires: Sequence[str] = (),
+    extras: Sequence[str] = (),
+    tag: str = "py3-none-any",
+    top_level: Sequence[str] | None = None,
+) -> Path:
+    """Write a real, installable wheel of `name` holding `files` (path -> content)."""
+    wheelhouse.mkdir(parents=True, exist_ok=True)
+    dist = canonicalize_name(name).replace("-", "_")
+    info = f"{dist}-{version}.dist-info"
+    metadata = [f"Metadata-Version: 2.1", f"Name: {name}", f"Version: {version}"]
+    metadata += [f"Provides-Extra: {e}" for e in extras]
+    metadata += [f"Requires-Dist: {r}" for r in requires]
+    contents: dict[str, bytes] = {
+        path: data.encode() if isinstance(data, str) else data for path, data in (files or {}).items()
+    }
+    contents[f"{info}/METADATA"] = ("\n".join(metadata) + "\n").encode()
+    contents[f"{info}/WHEEL"] = (
+        f"Wheel-Version: 1.0\nGenerator: bundler-tests\nRoot-Is-Purelib: true\nTag: {tag}\n"
+    ).encode()
+    if top_level is not None:
+        contents[f"{info}/top_level.txt"] = ("\n".join(top_level) + "\n").encode()
+    record = []
+    for path, data in sorted(contents.items()):
+        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+        record.append(f"{path},sha256={digest},{len(data)}")
+    record.append(f"{info}/RECORD,,")
+    contents[f"{info}/RECORD"] = ("\n".join(record) + "\n").encode()
+    wheel = wheelhouse / f"{dist}-{version}-{tag}.whl"
+    with zipfile.ZipFile(wheel, "w") as archive:
+        for path, data in sorted(contents.items()):
+            archive.writestr(path, data)
+    return wheel
+
+
+def make_venv(path: Path) -> Path:
+    """A virtualenv without pip (fast); returns its interpreter."""
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(path)], check=True)
+    return path / "bin" / "python"
+
+
+def pip_install(python: Path, *arguments: str) -> None:
+    """Install into the virtualenv of `python` with this interpreter's pip."""
+    subprocess.run(
+        [
+            sys.executable, "-m", "pip", "--python", str(python), "install",
+            "--quiet", "--disable-pip-version-check", *arguments,
+        ],
+        check=True,
+    )
+
+
+def api_event(path: str = "/", method: str = "GET", body: str | None = None, **extra: Any) -> dict[str, Any]:
+    """An API Gateway REST (v1) proxy event, as Netlify and Lambda send it."""
+    headers = {"host": "localhost", "content-type": "application/json"}
+    event: dict[str, Any] = {
+        "resource": "/{proxy+}",
+        "path": path,
+        "httpMethod": method,
+        "headers": headers,
+        "multiValueHeaders": {k: [v] for k, v in headers.items()},
+        "queryStringParameters": None,
+        "multiValueQueryStringParameters": None,
+        "pathParameters": None,
+        "stageVariables": None,
+        "requestContext": {
+            "resourcePath": "/{proxy+}",
+            "httpMethod": method,
+            "path": path,
+            "identity": {"sourceIp": "127.0.0.1"},
+            "stage": "prod",
+            "requestId": "test-request",
+        },
+        "body": body,
+        "isBase64Encoded": False,
+    }
+    event.update(extra)
+    return event
+
+
+_RUNNER = textwrap.dedent(
+    """
+    import importlib, json, sys, types
+    bundle, module, event = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+    sys.path[:0] = [bundle]
+    context = types.SimpleNamespace(
+        function_name=module, aws_request_id="test", memory_limit_in_mb=128,
+        get_remaining_time_in_millis=lambda: 30000,
+    )
+    handler = importlib.import_module(module).handler
+    result = handler(event, context)
+    print("\\n@@RESULT@@" + json.dumps(result, default=str))
+    """
+)
+
+
+def unzip(bundle: Path, destination: Path) -> Path:
+    with zipfile.ZipFile(bundle) as archive:
+        archive.extractall(destination)
+    return destination
+
+
+def invoke(
+    bundle: Path,
+    module: str,
+    event: Mapping[str, Any],
+    workdir: Path,
+    *,
+    python: Path | None = None,
+    env: Mapping[str, str] | None = None,
+) -> Any:
+    """Unzip `bundle` and call `module.handler(event, context)` in a clean interpreter.
+
+    `python -I -S`: no site-packages, no user site, no PYTHON* variables; only the
+    unzipped bundle on `sys.path`. Raises AssertionError with the child's stderr on failure.
+    """
+    root = unzip(bundle, workdir / bundle.stem)
+    done = subprocess.run(
+        [str(python or sys.executable), "-I", "-S", "-c", _RUNNER, str(root), module, json.dumps(event)],
+        capture_output=True,
+        text=True,
+        cwd=root,
+        env=dict(env or {}),
+        timeout=120,
+        check=False,
+    )
+    if done.returncode != 0 or "@@RESULT@@" not in done.stdout:
+        raise AssertionError(f"handler {module} failed:\n{done.stderr}\n{done.stdout}")
+    return json.loads(done.stdout.rsplit("@@RESULT@@", 1)[1])
+
+
+def zip_names(bundle: Path) -> list[str]:
+    with zipfile.ZipFile(bundle) as archive:
+        return archive.namelist()
+
+
+def zip_distributions(bundle: Path) -> set[str]:
+    """Canonical names of the distributions whose .dist-info is in the zip."""
+    names = set()
+    for name in zip_names(bundle):
+        top = name.split("/", 1)[0]
+        if top.endswith(".dist-info"):
+            names.add(canonicalize_name(top[: -len(".dist-info")].rsplit("-", 1)[0]))
+    return names
