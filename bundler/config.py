@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -19,13 +20,16 @@ else:  # pragma: no cover
 
 DEFAULT_FUNCTIONS_DIR = Path("netlify", "functions")
 RUNTIME_REQUIREMENT_FILES = ("requirements.txt", "requirements.in")
-DEV_REQUIREMENT_GLOBS = (
-    "requirements-*.txt",
-    "requirements-*.in",
-    "dev-requirements.txt",
-    "dev-requirements.in",
-    "test-requirements.txt",
-    "test-requirements.in",
+DEV_REQUIREMENT_GLOBS = tuple(
+    pattern.format(kind=kind, suffix=suffix)
+    for kind in ("dev", "test", "tests", "lint", "docs", "typing")
+    for suffix in ("txt", "in")
+    for pattern in (
+        "requirements-{kind}.{suffix}",
+        "requirements_{kind}.{suffix}",
+        "{kind}-requirements.{suffix}",
+        "requirements/{kind}.{suffix}",
+    )
 )
 
 
@@ -139,7 +143,8 @@ def _read_toml(path: Path) -> dict[str, Any]:
         with path.open("rb") as stream:
             return tomllib.load(stream)
     except tomllib.TOMLDecodeError as error:
-        line = getattr(error, "lineno", None)
+        found = re.search(r"at line (\d+)", str(error))  # no `lineno` before Python 3.14
+        line = getattr(error, "lineno", None) or (int(found.group(1)) if found else None)
         raise UsageError.of(
             f"invalid TOML: {error}", file=path, line=line, hint="fix the syntax of this file"
         ) from None
@@ -220,7 +225,8 @@ def _functions_settings(
                 directory, source = value, "pyproject.toml [tool.bundler.functions] directory"
             elif isinstance(value, dict):
                 where = f"tool.bundler.functions.{name}"
-                per_function[name] = _settings(value, where, pyproject_path)
+                own = _settings(value, where, pyproject_path)
+                per_function[name] = _merge(name, per_function.get(name), own)
             else:
                 raise UsageError.of(
                     f"`tool.bundler.functions.{name}` must be a table of settings",
@@ -236,15 +242,39 @@ def _functions_settings(
     return (Path(directory) if directory else None), source, per_function
 
 
+def _merge(name: str, netlify: FunctionSettings | None, own: FunctionSettings) -> FunctionSettings:
+    """A function's settings from netlify.toml and pyproject.toml together."""
+    if netlify is None:
+        return own
+    if netlify.schedule and own.schedule and netlify.schedule != own.schedule:
+        raise UsageError.of(
+            f"function {name!r} has two schedules: {own.schedule!r} in pyproject.toml and "
+            f"{netlify.schedule!r} in netlify.toml",
+            file=own.source,
+            hint="keep one of them",
+        )
+    return FunctionSettings(
+        include=netlify.include + own.include,
+        exclude=netlify.exclude + own.exclude,
+        schedule=own.schedule or netlify.schedule,
+        source=own.source,
+    )
+
+
 def _parse_requirement(
-    text: str, source: str, group: str | None, path: Path, line: int, warnings: list[Problem]
+    text: str,
+    source: str,
+    group: str | None,
+    path: Path,
+    line: int | None,
+    warnings: list[Problem],
 ) -> Declared | None:
     try:
         return Declared(Requirement(text), source, group)
     except InvalidRequirement as error:
         warnings.append(
             Problem(
-                f"cannot parse requirement {text!r}: {error}",
+                f"cannot parse requirement {text!r}: {str(error).splitlines()[0]}",
                 file=path,
                 line=line,
                 hint="fix it, or the bundler cannot tell runtime from dev dependencies",
@@ -257,27 +287,33 @@ def _parse_requirement(
 def _pyproject_requirements(
     pyproject: Mapping[str, Any], path: Path, warnings: list[Problem]
 ) -> Iterator[Declared]:
-    project = pyproject.get("project", {})
-    if not isinstance(project, dict):
-        return
-    for text in project.get("dependencies", []) or []:
-        found = _parse_requirement(text, "[project].dependencies", None, path, 0, warnings)
-        if found:
-            yield found
-    for group, texts in sorted((project.get("optional-dependencies") or {}).items()):
-        for text in texts:
-            source = f"[project.optional-dependencies].{group}"
-            found = _parse_requirement(text, source, group, path, 0, warnings)
+    project = _table(pyproject.get("project", {}), "project", path)
+    listed: list[tuple[str, str | None, object]] = [
+        ("[project].dependencies", None, project.get("dependencies", []))
+    ]
+    extras = _table(project.get("optional-dependencies", {}), "project.optional-dependencies", path)
+    listed += [(f"[project.optional-dependencies].{g}", g, v) for g, v in sorted(extras.items())]
+    groups = _table(pyproject.get("dependency-groups", {}), "dependency-groups", path)
+    listed += [(f"[dependency-groups].{g}", g, v) for g, v in sorted(groups.items())]
+    for source, group, items in listed:
+        if not isinstance(items, list):
+            raise UsageError.of(
+                f"{source} must be a list of requirement strings",
+                file=path,
+                hint='write it as ["requests>=2", ...]',
+            )
+        for item in items:
+            if isinstance(item, dict) and group and "include-group" in item:
+                continue  # the included group is read under its own name
+            if not isinstance(item, str):
+                raise UsageError.of(
+                    f"{source} must be a list of requirement strings, not {item!r}",
+                    file=path,
+                    hint='write it as ["requests>=2", ...]',
+                )
+            found = _parse_requirement(item, source, group, path, None, warnings)
             if found:
                 yield found
-    groups = pyproject.get("dependency-groups") or {}
-    for group, items in sorted(groups.items()):
-        for item in items:
-            if isinstance(item, str):  # {include-group = ...} tables are followed by their own name
-                source = f"[dependency-groups].{group}"
-                found = _parse_requirement(item, source, group, path, 0, warnings)
-                if found:
-                    yield found
 
 
 def _requirements_file(
@@ -296,9 +332,21 @@ def _requirements_file(
         line = line.split(" #", 1)[0].strip()
         if not line or line.startswith("#"):
             continue
-        if line.startswith(("-r ", "--requirement ", "-r", "--requirement=")):
-            name = line.split("=", 1)[1] if "=" in line else line[2:].strip().split()[-1]
-            found += _requirements_file(path.parent / name.strip(), group, warnings, seen)
+        if line.startswith(("-r", "--requirement")):
+            name = line.split("=", 1)[1] if "=" in line else line.split(None, 1)[-1]
+            name = name.removeprefix("-r").strip()
+            included = path.parent / name
+            if not included.is_file():
+                warnings.append(
+                    Problem(
+                        f"included requirements file {name!r} does not exist",
+                        file=path,
+                        line=number,
+                        hint="fix the path; pip would fail on it",
+                        severity="warning",
+                    )
+                )
+            found += _requirements_file(included, group, warnings, seen)
             continue
         if line.startswith("-"):
             continue  # options: -c, -e, --hash, --index-url ...

@@ -230,7 +230,7 @@ def _config_literal(tree: ast.Module, path: Path) -> dict[str, Any]:
             value = node.value
             try:
                 literal = ast.literal_eval(value) if value is not None else None
-            except ValueError:
+            except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
                 raise BundlerError.of(
                     "`config` must be a literal dict: the bundler reads it without running "
                     "your code",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from bundler.errors import BundlerError, Problem
@@ -73,53 +73,56 @@ class _Scanner:
     def __init__(self, roots: tuple[Path, ...]) -> None:
         self.roots = roots
         self.modules: dict[Path, Module] = {}
-        self.queue: list[Path] = []
+        self.required: set[Path] = set()
+        self.queue: list[tuple[Path, bool]] = []
         self.imports: list[ImportSite] = []
         self.skipped: list[ImportSite] = []
         self.warnings: list[Problem] = []
         self.errors: list[Problem] = []
 
-    def add(self, path: Path, arcname: str) -> None:
-        if path not in self.modules:
-            self.modules[path] = Module(path, arcname)
-            if path.suffix == ".py":
-                self.queue.append(path)
+    def add(self, path: Path, arcname: str, optional: bool = False) -> None:
+        """Ship `path`; scan it, again if it was reached only optionally before."""
+        known = path in self.modules
+        if known and (optional or path in self.required):
+            return
+        self.modules.setdefault(path, Module(path, arcname))
+        if not optional:
+            self.required.add(path)
+        if path.suffix == ".py":
+            self.queue.append((path, optional))
 
     def run(self) -> None:
         while self.queue:
-            path = self.queue.pop(0)
+            path, optional = self.queue.pop(0)
             try:
                 tree = parse_source(path)
             except BundlerError as error:
-                self.errors.extend(error.problems)
+                if error.problems[0] not in self.errors:
+                    self.errors.extend(error.problems)
                 continue
             for site in _imports(tree, path, self.warnings):
-                base = self._absolute(site, path)
-                if base is None:
-                    continue
-                if base == "":  # `from . import x` beside a top-level module
-                    found = [f for n in site.names for f in self._first_party(n, ())]
-                else:
-                    found = self._first_party(base, site.names)
-                if not base and not found:
-                    continue
-                if found:
-                    for module_path, arcname in found:
-                        self.add(module_path, arcname)
-                elif site.type_checking:
-                    self.skipped.append(site)
-                elif base.split(".", 1)[0] != "__future__":
-                    self.imports.append(
-                        ImportSite(
-                            base,
-                            site.file,
-                            site.line,
-                            site.names,
-                            site.optional,
-                            site.in_function,
-                            site.dynamic,
-                        )
-                    )
+                if optional and not site.optional:
+                    site = replace(site, optional=True)  # inside a module imported optionally
+                self._follow(site, path)
+
+    def _follow(self, site: ImportSite, path: Path) -> None:
+        if site.type_checking:
+            self.skipped.append(site)  # neither shipped nor followed
+            return
+        base = self._absolute(site, path)
+        if base is None:
+            return
+        if base == "":  # `from . import x` beside a top-level module
+            found: list[tuple[Path, str]] | None = [
+                f for n in site.names for f in self._first_party(n, ()) or ()
+            ]
+        else:
+            found = self._first_party(base, site.names)
+        if found is not None:
+            for module_path, arcname in found:
+                self.add(module_path, arcname, site.optional)
+        elif base and base.split(".", 1)[0] != "__future__":
+            self.imports.append(replace(site, module=base))
 
     def _absolute(self, site: ImportSite, path: Path) -> str | None:
         """The absolute name of a relative import, from the file's place under its root."""
@@ -142,8 +145,11 @@ class _Scanner:
         rest = site.module[level:]
         return ".".join([*parts, rest] if rest else parts)
 
-    def _first_party(self, module: str, names: tuple[str, ...]) -> list[tuple[Path, str]]:
-        """First-party files that importing `module` (and `names` from it) loads."""
+    def _first_party(self, module: str, names: tuple[str, ...]) -> list[tuple[Path, str]] | None:
+        """First-party files that importing `module` (and `names` from it) loads.
+
+        None when `module` is not first-party; an empty list for a namespace folder.
+        """
         parts = module.split(".")
         for root in self.roots:
             files = _module_files(root, parts)
@@ -154,26 +160,34 @@ class _Scanner:
                 extra = _module_files(package, [name]) if package.is_dir() else None
                 files += extra or []
             return [(f, f.relative_to(root).as_posix()) for f in files]
-        return []
+        return None
 
 
 def _module_files(root: Path, parts: list[str]) -> list[Path] | None:
     """Files loaded by importing `parts` from `root`, or None when it is not there."""
     files: list[Path] = []
     here = root
-    for part in parts:
+    for index, part in enumerate(parts):
         package = here / part
+        following = parts[index + 1] if index + 1 < len(parts) else None
         if (package / "__init__.py").is_file():
             files.append(package / "__init__.py")
             here = package
         elif (here / f"{part}.py").is_file():
             files.append(here / f"{part}.py")
             return files  # what follows a module is an attribute
-        elif package.is_dir() and any(package.glob("*.py")):
-            here = package  # a namespace package
+        elif package.is_dir() and _is_namespace(package, following):
+            here = package
         else:
             return files or None
     return files
+
+
+def _is_namespace(folder: Path, following: str | None) -> bool:
+    """A folder without `__init__.py` that holds the next part, or Python files."""
+    if following is not None:
+        return (folder / f"{following}.py").is_file() or (folder / following).is_dir()
+    return any(folder.glob("*.py")) or any(folder.glob("*/__init__.py"))
 
 
 def _imports(tree: ast.Module, path: Path, warnings: list[Problem]) -> Iterator[ImportSite]:
@@ -243,6 +257,10 @@ class _Visitor:
         for child in ast.iter_child_nodes(node):
             if isinstance(child, ast.stmt):
                 yield from self.visit(child, optional=optional, in_function=inner, typing=typing)
+            elif isinstance(child, ast.match_case):
+                yield from self.visit_body(
+                    child.body, optional=optional, in_function=inner, typing=typing
+                )
 
     def _dynamic(
         self, node: ast.stmt, *, optional: bool, in_function: bool, typing: bool

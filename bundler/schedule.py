@@ -64,7 +64,7 @@ def _part_error(part: str, name: str, low: int, high: int, names: tuple[str, ...
 
 
 def _number(text: str, low: int, names: tuple[str, ...]) -> int | None:
-    if text.isdigit():
+    if text.isascii() and text.isdigit():
         return int(text)
     upper = text.upper()
     if upper in names:
