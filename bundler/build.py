@@ -12,7 +12,7 @@ from bundler.contents import Contents, collect_contents
 from bundler.discover import Function, discover_functions
 from bundler.environment import Environment, Interpreter, default_python, python_in
 from bundler.errors import BundlerError, Problem, UsageError
-from bundler.manifest import write_manifest
+from bundler.manifest import read_manifest_names, write_manifest
 from bundler.pack import Bundle, write_zip
 from bundler.resolve import Declarations, Resolution, resolve_function
 from bundler.scan import scan_function
@@ -76,6 +76,14 @@ def build(
     environment = Environment.from_interpreter(interpreter)
     declarations = Declarations.from_config(config, environment)
     discovery = discover_functions(directory, config)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise UsageError.of(
+            f"cannot create the output folder {out}: {error.strerror}",
+            hint="choose a folder that can be created, e.g. --out dist/functions",
+        ) from None
+    previous = read_manifest_names(out)
 
     builds: list[FunctionBuild] = []
     for function in discovery.functions:
@@ -85,9 +93,9 @@ def build(
         FunctionBuild(name, problems=problems) for name, problems in discovery.failures.items()
     ]
     builds.sort(key=lambda b: b.name)
-    for failed in builds:
-        if not failed.ok:
-            (out / f"{failed.name}.zip").unlink(missing_ok=True)  # never leave a stale zip
+    built = {b.name for b in builds if b.ok}
+    for stale in (previous | {b.name for b in builds}) - built:
+        (out / f"{stale}.zip").unlink(missing_ok=True)  # failed or removed: no stale zip
     manifest = write_manifest(out, builds, environment, site)
     return BuildResult(
         site=site,

@@ -62,9 +62,11 @@ def breakdown(contents: Contents, count: int = 3) -> str:
 
 def human_size(size: int) -> str:
     """Sizes in binary units, as Lambda's limits are written."""
-    value = float(size)
-    for unit in ("B", "KiB", "MiB"):
-        if value < 1024 or unit == "MiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+    if size < 1024:
+        return f"{size} B"
+    value = size / 1024
+    for unit in ("KiB", "MiB"):
+        if round(value, 1) < 1024 or unit == "MiB":
+            return f"{value:.1f} {unit}"
         value /= 1024
-    return f"{value:.1f} GiB"  # pragma: no cover
+    raise AssertionError("unreachable")  # pragma: no cover

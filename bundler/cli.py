@@ -33,7 +33,7 @@ def main() -> None:
 )
 @click.option(
     "--python",
-    type=click.Path(path_type=Path),
+    type=click.Path(path_type=Path, exists=True),
     help="Interpreter (or virtualenv) holding the site's packages.  "
     "[default: $VIRTUAL_ENV, then .venv, then this Python]",
 )

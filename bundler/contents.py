@@ -10,7 +10,7 @@ from pathlib import Path
 
 from bundler.discover import Function
 from bundler.environment import Distribution, Environment
-from bundler.errors import BundlerError, Problem
+from bundler.errors import BundlerError, Problem, display_path
 from bundler.resolve import Resolution
 from bundler.scan import Scan
 
@@ -67,7 +67,7 @@ def collect_contents(
         if previous is None:
             claimed[arcname] = entry
         elif previous.source != source:
-            problems.append(_clash(previous, entry, function.name))
+            problems.append(_clash(previous, entry, function.name, site_root))
 
     for module in scan.modules:
         claim(module.arcname, module.path, FIRST_PARTY)
@@ -123,12 +123,19 @@ def distribution_files(distribution: Distribution) -> Iterator[tuple[str, Path]]
                 yield f"{prefix}/{path.relative_to(source).as_posix()}", path
 
 
+def _skipped(relative: Path) -> bool:
+    """Bytecode, caches and hidden files never ship, however they are named."""
+    if relative.suffix in {".pyc", ".pyo"}:
+        return True
+    return any(part in _SKIPPED_DIRS or part.startswith(".") for part in relative.parts)
+
+
 def _walk(folder: Path) -> Iterator[Path]:
     """Files under `folder` in sorted order, without caches, hidden files or virtualenvs."""
     for directory, subdirs, files in os.walk(folder):
         subdirs[:] = sorted(d for d in subdirs if d not in _SKIPPED_DIRS and not d.startswith("."))
         for name in sorted(files):
-            if not name.startswith("."):
+            if not name.startswith(".") and not name.endswith((".pyc", ".pyo")):
                 yield Path(directory, name)
 
 
@@ -175,7 +182,7 @@ def _included(
             )
         elif match.is_dir():
             yield from _walk(match)
-        elif match.is_file():
+        elif match.is_file() and not _skipped(match.relative_to(site_root)):
             yield match
 
 
@@ -195,6 +202,16 @@ def _entry(
             )
         )
         return None
+    if not stat.S_ISREG(info.st_mode):
+        problems.append(
+            Problem(
+                "not a regular file (a pipe, socket or device cannot ship in a zip)",
+                file=source,
+                function=function,
+                hint="remove it from the function's folder or the include patterns",
+            )
+        )
+        return None
     if not os.access(source, os.R_OK):
         problems.append(
             Problem(
@@ -209,9 +226,11 @@ def _entry(
     return Entry(arcname, source, owner, info.st_size, executable)
 
 
-def _clash(first: Entry, second: Entry, function: str) -> Problem:
+def _clash(first: Entry, second: Entry, function: str, site_root: Path) -> Problem:
     def who(entry: Entry) -> str:
-        return f"distribution {entry.owner}" if entry.owner else f"first-party {entry.source}"
+        if entry.owner:
+            return f"distribution {entry.owner}"
+        return f"first-party {display_path(entry.source, site_root)}"
 
     return Problem(
         f"two files want the same place {first.arcname!r} in the zip: {who(first)} and "

@@ -213,6 +213,18 @@ class Environment:
                     break  # a namespace shared by several: only a longer name can decide
         return None
 
+    def owners_of(self, module: str, names: tuple[str, ...] = ()) -> list[Distribution]:
+        """Every distribution an import needs: `from google.cloud import storage, pubsub`
+        takes one for each name that is a module of its own."""
+        found: list[Distribution] = []
+        wanted: list[str | None] = [n for n in names if n != "*"]
+        for name in wanted or [None]:
+            candidates = (f"{module}.{name}", module) if name else (module,)
+            owner = self.owner_of(candidates)
+            if owner is not None and owner not in found:
+                found.append(owner)
+        return found
+
     def top_level_modules(self) -> frozenset[str]:
         return frozenset(m for m in self.owners if "." not in m)
 
@@ -349,14 +361,20 @@ def _finder_mapping(path: Path) -> dict[str, Path]:
     except (OSError, SyntaxError, UnicodeDecodeError):
         return {}
     for node in tree.body:
-        if isinstance(node, ast.Assign) and any(
-            isinstance(t, ast.Name) and t.id == "MAPPING" for t in node.targets
-        ):
+        if isinstance(node, ast.Assign):
+            targets = node.targets
+        elif isinstance(node, ast.AnnAssign) and node.value is not None:
+            targets = [node.target]  # setuptools 70+: `MAPPING: dict[str, str] = {...}`
+        else:
+            continue
+        if any(isinstance(t, ast.Name) and t.id == "MAPPING" for t in targets):
             try:
-                mapping = ast.literal_eval(node.value)
-            except ValueError:
+                mapping = ast.literal_eval(node.value)  # type: ignore[arg-type]
+            except (ValueError, TypeError, SyntaxError):
                 return {}
-            return {str(k): Path(v) for k, v in mapping.items()}
+            return (
+                {str(k): Path(v) for k, v in mapping.items()} if isinstance(mapping, dict) else {}
+            )
     return {}
 
 

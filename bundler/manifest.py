@@ -66,3 +66,12 @@ def write_manifest(
     path = out / MANIFEST_NAME
     write_text_atomically(path, json.dumps(document, indent=2, sort_keys=True) + "\n")
     return path
+
+
+def read_manifest_names(out: Path) -> set[str]:
+    """Names of the functions an earlier build wrote into `out` (none if unreadable)."""
+    try:
+        document = json.loads((out / MANIFEST_NAME).read_text(encoding="utf-8"))
+        return {str(f["name"]) for f in document["functions"]}
+    except (OSError, ValueError, KeyError, TypeError):
+        return set()

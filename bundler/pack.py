@@ -15,6 +15,7 @@ from pathlib import Path
 from bundler.contents import Contents
 
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
+ZIP_END = (2107, 12, 31, 23, 59, 58)  # the last time a zip's DOS date can hold
 _CHUNK = 1024 * 1024
 
 
@@ -30,7 +31,7 @@ class Bundle:
 
 
 def zip_timestamp() -> tuple[int, int, int, int, int, int]:
-    """1980-01-01, or SOURCE_DATE_EPOCH when set (reproducible-builds.org)."""
+    """1980-01-01, or SOURCE_DATE_EPOCH when set (reproducible-builds.org), within zip's range."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
     if not epoch or not epoch.strip().isdigit():
         return ZIP_EPOCH
@@ -43,7 +44,7 @@ def zip_timestamp() -> tuple[int, int, int, int, int, int]:
         moment.tm_min,
         moment.tm_sec,
     )
-    return max(stamp, ZIP_EPOCH)
+    return min(max(stamp, ZIP_EPOCH), ZIP_END)
 
 
 def write_zip(

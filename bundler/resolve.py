@@ -12,7 +12,7 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 from bundler.config import Declared, FunctionSettings, SiteConfig
-from bundler.environment import Environment
+from bundler.environment import Distribution, Environment
 from bundler.errors import BundlerError, Problem
 from bundler.scan import ImportSite, Scan
 
@@ -73,9 +73,11 @@ class Declarations:
                 if name not in runtime:
                     dev.setdefault(name, f"{declared.source} ({declared.requirement})")
         extras: dict[str, set[str]] = {}
+        base = environment.target.marker_environment()
         for declared in runtime_roots:
-            name = canonicalize_name(declared.requirement.name)
-            extras.setdefault(name, set()).update(declared.requirement.extras)
+            if _applies(declared.requirement, (), base):
+                name = canonicalize_name(declared.requirement.name)
+                extras.setdefault(name, set()).update(declared.requirement.extras)
         return cls(
             runtime=frozenset(runtime),
             dev=dev,
@@ -103,42 +105,22 @@ def resolve_function(
     for site in scan.imports:
         if environment.is_stdlib(site.module):
             continue
-        owner = environment.owner_of(site.candidates())
-        if owner is None:
+        owners = environment.owners_of(site.module, site.names)
+        if not owners:
             if site.optional:
                 left_out.setdefault(site.top_level, f"optional import, not installed ({_at(site)})")
             else:
                 errors.append(_missing(site, environment, declarations, function))
-            continue
-        if owner.name in declarations.dev:
-            if site.optional:
-                left_out.setdefault(owner.name, f"dev-only, imported optionally at {_at(site)}")
+        for owner in owners:
+            if owner.name in declarations.dev:
+                if site.optional:
+                    left_out.setdefault(owner.name, f"dev-only, imported optionally at {_at(site)}")
+                else:
+                    errors.append(_dev_only(site, owner, declarations, function))
                 continue
-            errors.append(
-                Problem(
-                    f"imports {site.module!r} from {owner.display_name}, which is a dev-only "
-                    f"dependency (from {declarations.dev[owner.name]})",
-                    file=site.file,
-                    line=site.line,
-                    function=function,
-                    hint=f"add {owner.display_name} to [project].dependencies, or import it "
-                    "only under `if TYPE_CHECKING:`",
-                )
-            )
-            continue
-        if declarations.declared_names and owner.name not in declarations.runtime:
-            warnings.append(
-                Problem(
-                    f"imports {site.module!r} from {owner.display_name}, which the project does "
-                    "not declare; it works only because something else installed it",
-                    file=site.file,
-                    line=site.line,
-                    function=function,
-                    hint=f"add {owner.display_name} to [project].dependencies",
-                    severity="warning",
-                )
-            )
-        imports.setdefault(owner.name, []).append(site)
+            if declarations.declared_names and owner.name not in declarations.runtime:
+                warnings.append(_undeclared(site, owner, function))
+            imports.setdefault(owner.name, []).append(site)
 
     roots: dict[str, str] = {}
     for name, sites in sorted(imports.items()):
@@ -160,7 +142,9 @@ def resolve_function(
         left_out[name] = "excluded by [tool.bundler] exclude"
         del roots[name]
 
-    chains, extras, edges = _closure(roots, environment, declarations, excluded, errors, function)
+    chains, extras, edges = _closure(
+        roots, environment, declarations, excluded, errors, left_out, function
+    )
     if errors:
         raise BundlerError(*errors)
     distributions = tuple(
@@ -173,7 +157,10 @@ def resolve_function(
         for name in sorted(chains)
     )
     for site in scan.skipped:
-        left_out.setdefault(site.top_level, f"imported only under TYPE_CHECKING ({_at(site)})")
+        owners = environment.owners_of(site.module, site.names)
+        for name in [o.name for o in owners] or [site.top_level]:
+            if name not in chains:
+                left_out.setdefault(name, f"imported only under TYPE_CHECKING ({_at(site)})")
     return Resolution(
         distributions=distributions,
         imports={k: tuple(v) for k, v in imports.items()},
@@ -189,6 +176,7 @@ def _closure(
     declarations: Declarations,
     excluded: set[str],
     errors: list[Problem],
+    left_out: dict[str, str],
     function: str,
 ) -> tuple[dict[str, tuple[str, ...]], dict[str, set[str]], list[Edge]]:
     """Breadth first over Requires-Dist, so each chain is a shortest one."""
@@ -209,6 +197,7 @@ def _closure(
                 continue
             child = canonicalize_name(requirement.name)
             if child in excluded:
+                left_out.setdefault(child, "excluded by [tool.bundler] exclude")
                 continue
             installed = environment.distributions.get(child)
             if installed is None:
@@ -224,7 +213,9 @@ def _closure(
                     )
                 )
                 continue
-            edges.append(Edge(name, child, str(requirement)))
+            edge = Edge(name, child, str(requirement))
+            if edge not in edges:
+                edges.append(edge)
             wanted = set(requirement.extras) | declarations.extras.get(child, frozenset())
             if child not in chains:
                 chains[child] = (*chains[name], installed.display_name)
@@ -264,6 +255,32 @@ def _closure_names(roots: Iterable[Declared], environment: Environment) -> set[s
                 child = (canonicalize_name(requirement.name), frozenset(requirement.extras))
                 queue.append(child)
     return seen
+
+
+def _dev_only(
+    site: ImportSite, owner: Distribution, declarations: Declarations, function: str
+) -> Problem:
+    return Problem(
+        f"imports {site.module!r} from {owner.display_name}, which is a dev-only "
+        f"dependency (from {declarations.dev[owner.name]})",
+        file=site.file,
+        line=site.line,
+        function=function,
+        hint=f"add {owner.display_name} to [project].dependencies, or import it "
+        "only under `if TYPE_CHECKING:`",
+    )
+
+
+def _undeclared(site: ImportSite, owner: Distribution, function: str) -> Problem:
+    return Problem(
+        f"imports {site.module!r} from {owner.display_name}, which the project does "
+        "not declare; it works only because something else installed it",
+        file=site.file,
+        line=site.line,
+        function=function,
+        hint=f"add {owner.display_name} to [project].dependencies",
+        severity="warning",
+    )
 
 
 def _at(site: ImportSite) -> str:

@@ -38,11 +38,12 @@ def build_wheel(
     wheelhouse.mkdir(parents=True, exist_ok=True)
     dist = canonicalize_name(name).replace("-", "_")
     info = f"{dist}-{version}.dist-info"
-    metadata = [f"Metadata-Version: 2.1", f"Name: {name}", f"Version: {version}"]
+    metadata = ["Metadata-Version: 2.1", f"Name: {name}", f"Version: {version}"]
     metadata += [f"Provides-Extra: {e}" for e in extras]
     metadata += [f"Requires-Dist: {r}" for r in requires]
     contents: dict[str, bytes] = {
-        path: data.encode() if isinstance(data, str) else data for path, data in (files or {}).items()
+        path: data.encode() if isinstance(data, str) else data
+        for path, data in (files or {}).items()
     }
     contents[f"{info}/METADATA"] = ("\n".join(metadata) + "\n").encode()
     contents[f"{info}/WHEEL"] = (
@@ -73,14 +74,23 @@ def pip_install(python: Path, *arguments: str) -> None:
     """Install into the virtualenv of `python` with this interpreter's pip."""
     subprocess.run(
         [
-            sys.executable, "-m", "pip", "--python", str(python), "install",
-            "--quiet", "--disable-pip-version-check", *arguments,
+            sys.executable,
+            "-m",
+            "pip",
+            "--python",
+            str(python),
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            *arguments,
         ],
         check=True,
     )
 
 
-def api_event(path: str = "/", method: str = "GET", body: str | None = None, **extra: Any) -> dict[str, Any]:
+def api_event(
+    path: str = "/", method: str = "GET", body: str | None = None, **extra: Any
+) -> dict[str, Any]:
     """An API Gateway REST (v1) proxy event, as Netlify and Lambda send it."""
     headers = {"host": "localhost", "content-type": "application/json"}
     event: dict[str, Any] = {
@@ -146,7 +156,16 @@ def invoke(
     """
     root = unzip(bundle, workdir / bundle.stem)
     done = subprocess.run(
-        [str(python or sys.executable), "-I", "-S", "-c", _RUNNER, str(root), module, json.dumps(event)],
+        [
+            str(python or sys.executable),
+            "-I",
+            "-S",
+            "-c",
+            _RUNNER,
+            str(root),
+            module,
+            json.dumps(event),
+        ],
         capture_output=True,
         text=True,
         cwd=root,

@@ -1,0 +1,189 @@
+"""Deterministic, atomic zips: `write_zip`, `write_text_atomically`, `zip_timestamp`."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import stat
+import subprocess
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from bundler.contents import Contents, Entry
+from bundler.errors import BundlerError, Problem
+from bundler.pack import ZIP_EPOCH, write_text_atomically, write_zip, zip_timestamp
+
+
+def make_contents(
+    folder: Path, files: dict[str, bytes], executable: tuple[str, ...] = ()
+) -> Contents:
+    """Contents as collect_contents gives them: entries sorted by arcname."""
+    entries = []
+    for arcname in sorted(files):
+        source = folder / "src" / arcname
+        source.parent.mkdir(parents=True, exist_ok=True)
+        source.write_bytes(files[arcname])
+        source.chmod(0o755 if arcname in executable else 0o644)
+        entries.append(Entry(arcname, source, "", len(files[arcname]), arcname in executable))
+    return Contents(tuple(entries))
+
+
+FILES = {
+    "handler.py": b"def handler(event, context):\n    return 1\n",
+    "pkg/__init__.py": b"",
+    "pkg/data.json": b'{"a": 1}\n' * 1000,
+    "pkg/tool.sh": b"#!/bin/sh\n",
+}
+
+
+@pytest.fixture(autouse=True)
+def _no_source_date_epoch(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
+
+
+def test_writes_a_valid_zip_with_its_hash_and_sizes(tmp_path: Path) -> None:
+    contents = make_contents(tmp_path, FILES, executable=("pkg/tool.sh",))
+    destination = tmp_path / "out" / "fn.zip"
+    bundle = write_zip(contents, destination)
+    data = destination.read_bytes()
+    assert bundle.path == destination
+    assert bundle.sha256 == hashlib.sha256(data).hexdigest()
+    assert bundle.zipped == len(data)
+    assert bundle.unzipped == sum(len(v) for v in FILES.values())
+    assert bundle.files == 4
+    with zipfile.ZipFile(destination) as archive:
+        assert archive.testzip() is None
+        assert archive.namelist() == sorted(FILES)
+        assert {n: archive.read(n) for n in archive.namelist()} == FILES
+        infos = archive.infolist()
+    assert {i.date_time for i in infos} == {ZIP_EPOCH}
+    assert {i.compress_type for i in infos} == {zipfile.ZIP_DEFLATED}
+    assert {i.create_system for i in infos} == {3}
+    assert {i.filename: stat.filemode(i.external_attr >> 16) for i in infos} == {
+        "handler.py": "-rw-r--r--",
+        "pkg/__init__.py": "-rw-r--r--",
+        "pkg/data.json": "-rw-r--r--",
+        "pkg/tool.sh": "-rwxr-xr-x",
+    }
+    assert stat.S_IMODE(destination.stat().st_mode) == 0o644
+    assert sorted(p.name for p in destination.parent.iterdir()) == ["fn.zip"]
+
+
+@pytest.mark.skipif(shutil.which("unzip") is None, reason="no unzip command")
+def test_unzip_accepts_the_zip(tmp_path: Path) -> None:
+    destination = tmp_path / "fn.zip"
+    write_zip(make_contents(tmp_path, FILES), destination)
+    done = subprocess.run(["unzip", "-t", str(destination)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "No errors detected" in done.stdout
+
+
+def test_same_contents_same_bytes(tmp_path: Path) -> None:
+    one = write_zip(make_contents(tmp_path / "a", FILES), tmp_path / "one.zip")
+    two = write_zip(make_contents(tmp_path / "b", FILES), tmp_path / "two.zip")
+    assert one.sha256 == two.sha256
+    assert (tmp_path / "one.zip").read_bytes() == (tmp_path / "two.zip").read_bytes()
+
+
+def test_empty_file_and_empty_contents(tmp_path: Path) -> None:
+    bundle = write_zip(Contents(()), tmp_path / "empty.zip")
+    assert bundle.files == 0 and bundle.unzipped == 0
+    with zipfile.ZipFile(tmp_path / "empty.zip") as archive:
+        assert archive.namelist() == []
+
+
+def test_check_gets_the_zipped_size(tmp_path: Path) -> None:
+    seen: list[int] = []
+    bundle = write_zip(make_contents(tmp_path, FILES), tmp_path / "fn.zip", check=seen.append)
+    assert seen == [bundle.zipped]
+
+
+def test_check_raising_leaves_no_file(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+
+    def refuse(zipped: int) -> None:
+        raise BundlerError(Problem(f"too big: {zipped}"))
+
+    with pytest.raises(BundlerError, match="too big"):
+        write_zip(make_contents(tmp_path, FILES), out / "fn.zip", check=refuse)
+    assert list(out.iterdir()) == []
+
+
+def test_check_raising_keeps_the_previous_zip_whole(tmp_path: Path) -> None:
+    destination = tmp_path / "fn.zip"
+    destination.write_bytes(b"previous build")
+
+    def refuse(_zipped: int) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        write_zip(make_contents(tmp_path, FILES), destination, check=refuse)
+    assert destination.read_bytes() == b"previous build"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fn.zip", "src"]
+
+
+def test_a_vanished_source_leaves_no_file(tmp_path: Path) -> None:
+    contents = make_contents(tmp_path, FILES)
+    contents.entries[-1].source.unlink()
+    out = tmp_path / "out"
+    with pytest.raises(FileNotFoundError):
+        write_zip(contents, out / "fn.zip")
+    assert list(out.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("value", "stamp"),
+    [
+        (None, (1980, 1, 1, 0, 0, 0)),
+        ("", (1980, 1, 1, 0, 0, 0)),
+        ("not a number", (1980, 1, 1, 0, 0, 0)),
+        ("-5", (1980, 1, 1, 0, 0, 0)),
+        ("0", (1980, 1, 1, 0, 0, 0)),  # before 1980: the earliest a zip can say
+        ("1700000000", (2023, 11, 14, 22, 13, 20)),
+        (" 1700000000 ", (2023, 11, 14, 22, 13, 20)),
+    ],
+)
+def test_zip_timestamp(
+    monkeypatch: pytest.MonkeyPatch, value: str | None, stamp: tuple[int, ...]
+) -> None:
+    if value is not None:
+        monkeypatch.setenv("SOURCE_DATE_EPOCH", value)
+    assert zip_timestamp() == stamp
+
+
+def test_source_date_epoch_in_the_zip(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    plain = write_zip(make_contents(tmp_path / "a", FILES), tmp_path / "plain.zip")
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    dated = write_zip(make_contents(tmp_path / "b", FILES), tmp_path / "dated.zip")
+    assert plain.sha256 != dated.sha256
+    with zipfile.ZipFile(tmp_path / "dated.zip") as archive:
+        assert {i.date_time for i in archive.infolist()} == {(2023, 11, 14, 22, 13, 20)}
+
+
+def test_source_date_epoch_after_2107_is_clamped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "4354819200")  # 2108-01-01
+    assert zip_timestamp() == (2107, 12, 31, 23, 59, 58)
+    write_zip(make_contents(tmp_path, FILES), tmp_path / "fn.zip")
+
+
+def test_write_text_atomically(tmp_path: Path) -> None:
+    destination = tmp_path / "out" / "manifest.json"
+    write_text_atomically(destination, "{}\n")
+    write_text_atomically(destination, '{"a": 1}\n')
+    assert destination.read_bytes() == b'{"a": 1}\n'
+    assert stat.S_IMODE(destination.stat().st_mode) == 0o644
+    assert [p.name for p in destination.parent.iterdir()] == ["manifest.json"]
+
+
+def test_write_text_atomically_failure_leaves_the_old_file(tmp_path: Path) -> None:
+    destination = tmp_path / "manifest.json"
+    destination.write_text("old\n")
+    with pytest.raises(UnicodeEncodeError):
+        write_text_atomically(destination, "bad \udc80 surrogate")
+    assert destination.read_text() == "old\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["manifest.json"]
