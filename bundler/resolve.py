@@ -11,7 +11,8 @@ from packaging.markers import Marker
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from bundler.config import Declared, FunctionSettings, SiteConfig
+from bundler.config import FunctionSettings, SiteConfig
+from bundler.declared import Declared
 from bundler.environment import Distribution, Environment
 from bundler.errors import BundlerError, Problem
 from bundler.scan import ImportSite, Scan
