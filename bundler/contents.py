@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import csv
+import functools
+import io
 import os
 import stat
 from collections.abc import Iterator
@@ -27,6 +30,7 @@ class Entry:
     owner: str
     size: int
     executable: bool
+    data: bytes | None = None  # written instead of `source` (a rewritten RECORD)
 
 
 @dataclass(frozen=True)
@@ -95,12 +99,31 @@ def collect_contents(
                 )
             )
             continue
+        record = f"{distribution.location.name}/RECORD"
         for arcname, source in distribution_files(distribution):
-            claim(arcname, source, distribution.name)
+            if arcname == record:
+                data = shipped_record(distribution)
+                claimed[arcname] = Entry(arcname, source, distribution.name, len(data), False, data)
+            else:
+                claim(arcname, source, distribution.name)
     if problems:
         raise BundlerError(*problems)
     entries = tuple(claimed[name] for name in sorted(claimed))
     return Contents(entries, tuple(warnings))
+
+
+@functools.lru_cache(maxsize=1024)
+def shipped_record(distribution: Distribution) -> bytes:
+    """RECORD listing only what ships: the installed one names scripts in `bin/` whose
+    shebangs hold the virtualenv's path, so zips would differ from one venv to another."""
+    info = distribution.location.name
+    shipped = {f.arcname for f in distribution.files} - {f"{info}/RECORD"}
+    with (distribution.location / "RECORD").open(encoding="utf-8", newline="") as stream:
+        rows = sorted(row for row in csv.reader(stream) if row and row[0] in shipped)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerows([*rows, [f"{info}/RECORD", "", ""]])
+    return buffer.getvalue().encode("utf-8")
 
 
 def distribution_files(distribution: Distribution) -> Iterator[tuple[str, Path]]:

@@ -70,8 +70,12 @@ def write_zip(
                 mode = 0o755 if entry.executable else 0o644
                 info.external_attr = (0o100000 | mode) << 16
                 info.file_size = entry.size  # lets zipfile choose zip64 up front
-                with entry.source.open("rb") as source, archive.open(info, "w") as target:
-                    shutil.copyfileobj(source, target, _CHUNK)
+                with archive.open(info, "w") as target:
+                    if entry.data is not None:
+                        target.write(entry.data)
+                    else:
+                        with entry.source.open("rb") as source:
+                            shutil.copyfileobj(source, target, _CHUNK)
         zipped = os.path.getsize(temporary)
         if check is not None:
             check(zipped)
