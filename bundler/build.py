@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from bundler.analysis import Progress, Site, analyse_function
 from bundler.check import check_unzipped, check_zipped
-from bundler.config import DEFAULT_FUNCTIONS_DIR, SiteConfig
 from bundler.contents import Contents, collect_contents
-from bundler.discover import Function, discover_functions
-from bundler.environment import Environment, Interpreter, default_python, python_in
+from bundler.discover import Function
+from bundler.environment import Environment
 from bundler.errors import BundlerError, Problem, UsageError
 from bundler.manifest import read_manifest_names, write_manifest
 from bundler.pack import Bundle, write_zip
-from bundler.resolve import Declarations, Resolution, resolve_function
-from bundler.scan import scan_function
-
-Progress = Callable[[str], None]
+from bundler.resolve import Resolution
 
 
 @dataclass(frozen=True)
@@ -66,16 +62,10 @@ def build(
 ) -> BuildResult:
     """Build every function of `site`; a failing function never stops the others."""
     say = progress or (lambda _message: None)
-    site = site.resolve()
-    config = SiteConfig.from_root(site)
-    directory = site / (functions_dir or config.functions_dir or DEFAULT_FUNCTIONS_DIR)
-    out = (site / (out or Path("dist", "functions"))).resolve()
-    _check_out(out, site, directory.resolve())
-    interpreter = Interpreter.from_executable(python_in(python) if python else default_python(site))
-    say(f"environment: {interpreter.executable} (Python {'.'.join(map(str, interpreter.version))})")
-    environment = Environment.from_interpreter(interpreter)
-    declarations = Declarations.from_config(config, environment)
-    discovery = discover_functions(directory, config)
+    root = site.resolve()
+    out = (root / (out or Path("dist", "functions"))).resolve()
+    opened = Site.open(root, functions_dir, python, progress)
+    _check_out(out, root, opened.functions_dir.resolve())
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as error:
@@ -86,44 +76,38 @@ def build(
     previous = read_manifest_names(out)
 
     builds: list[FunctionBuild] = []
-    for function in discovery.functions:
+    for function in opened.discovery.functions:
         say(f"building {function.name}")
-        builds.append(_build_function(function, site, out, environment, declarations))
+        builds.append(_build_function(opened, function, out))
     builds += [
-        FunctionBuild(name, problems=problems) for name, problems in discovery.failures.items()
+        FunctionBuild(name, problems=problems)
+        for name, problems in opened.discovery.failures.items()
     ]
     builds.sort(key=lambda b: b.name)
     built = {b.name for b in builds if b.ok}
     for stale in (previous | {b.name for b in builds}) - built:
         (out / f"{stale}.zip").unlink(missing_ok=True)  # failed or removed: no stale zip
-    manifest = write_manifest(out, builds, environment, site)
+    manifest = write_manifest(out, builds, opened.environment, root)
     return BuildResult(
-        site=site,
-        functions_dir=directory,
+        site=root,
+        functions_dir=opened.functions_dir,
         out=out,
-        environment=environment,
+        environment=opened.environment,
         builds=tuple(builds),
-        warnings=config.warnings + environment.warnings + discovery.warnings,
+        warnings=opened.warnings,
         manifest=manifest,
     )
 
 
-def _build_function(
-    function: Function,
-    site: Path,
-    out: Path,
-    environment: Environment,
-    declarations: Declarations,
-) -> FunctionBuild:
+def _build_function(site: Site, function: Function, out: Path) -> FunctionBuild:
     warnings: list[Problem] = []
     try:
-        scan = scan_function(function.main_file, [function.folder, site])
-        warnings += scan.warnings
-        resolution = resolve_function(
-            scan, function.settings, environment, declarations, function.name, site
+        analysis = analyse_function(site, function)
+        warnings += analysis.warnings
+        resolution = analysis.resolution
+        contents = collect_contents(
+            function, analysis.scan, resolution, site.environment, site.root
         )
-        warnings += resolution.warnings
-        contents = collect_contents(function, scan, resolution, environment, site)
         warnings += contents.warnings
         warnings += check_unzipped(contents, function.name, function.main_file)
 

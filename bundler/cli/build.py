@@ -1,4 +1,4 @@
-"""The `bundle` command: turns results and errors into output and exit codes."""
+"""`bundle build`: turns a build's results and errors into output and exit codes."""
 
 from __future__ import annotations
 
@@ -8,19 +8,13 @@ from pathlib import Path
 
 import click
 
-from bundler import __version__
 from bundler.build import build
+from bundler.cli.output import echo_problems, progress
 from bundler.errors import BundlerError
 from bundler.report import json_report, problem_lines, summary_table
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="bundle")
-def main() -> None:
-    """Bundle a site's Python serverless functions into one Lambda-ready zip each."""
-
-
-@main.command(name="build")
+@click.command(name="build")
 @click.argument(
     "functions_dir",
     required=False,
@@ -48,10 +42,9 @@ def build_command(
     """
     root = Path.cwd()
     try:
-        result = build(root, functions_dir, out, python, progress=_progress)
+        result = build(root, functions_dir, out, python, progress=progress)
     except BundlerError as error:
-        for problem in error.problems:
-            click.echo(f"error: {problem.format(root)}", err=True)
+        echo_problems(error.problems, root)
         sys.exit(error.exit_code)
     for line in problem_lines(result, root):
         click.echo(line, err=True)
@@ -63,7 +56,3 @@ def build_command(
         failed = [b.name for b in result.builds if not b.ok]
         click.echo(f"failed: {', '.join(failed)}", err=True)
         sys.exit(1)
-
-
-def _progress(message: str) -> None:
-    click.echo(message, err=True)

@@ -1,0 +1,93 @@
+"""The analysis shared by `build`, `why` and `audit`: a site opened once, functions
+scanned and resolved without writing anything."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from bundler.config import DEFAULT_FUNCTIONS_DIR, SiteConfig
+from bundler.discover import Discovery, Function, discover_functions
+from bundler.environment import Environment, Interpreter, default_python, python_in
+from bundler.errors import Problem
+from bundler.resolve import Declarations, Resolution, resolve_function
+from bundler.scan import Scan, scan_function
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Site:
+    """A site with its settings, its target environment (indexed once) and its functions."""
+
+    root: Path
+    config: SiteConfig
+    functions_dir: Path
+    environment: Environment
+    declarations: Declarations
+    discovery: Discovery
+
+    @classmethod
+    def open(
+        cls,
+        root: Path,
+        functions_dir: Path | None = None,
+        python: Path | None = None,
+        progress: Progress | None = None,
+    ) -> Site:
+        """Read the site's settings, index the environment and discover the functions.
+
+        Raises UsageError (bad layout or settings) or EnvironmentProblem (bad `--python`).
+        """
+        root = root.resolve()
+        config = SiteConfig.from_root(root)
+        directory = root / (functions_dir or config.functions_dir or DEFAULT_FUNCTIONS_DIR)
+        executable = python_in(python) if python else default_python(root)
+        interpreter = Interpreter.from_executable(executable)
+        if progress:
+            version = ".".join(map(str, interpreter.version))
+            progress(f"environment: {interpreter.executable} (Python {version})")
+        environment = Environment.from_interpreter(interpreter)
+        return cls(
+            root=root,
+            config=config,
+            functions_dir=directory,
+            environment=environment,
+            declarations=Declarations.from_config(config, environment),
+            discovery=discover_functions(directory, config),
+        )
+
+    @property
+    def warnings(self) -> tuple[Problem, ...]:
+        return self.config.warnings + self.environment.warnings + self.discovery.warnings
+
+    def function(self, name: str) -> Function | None:
+        return next((f for f in self.discovery.functions if f.name == name), None)
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """What one function imports and the distributions that follow, nothing written."""
+
+    function: Function
+    scan: Scan
+    resolution: Resolution
+
+    @property
+    def warnings(self) -> tuple[Problem, ...]:
+        return self.scan.warnings + self.resolution.warnings
+
+
+def analyse_function(site: Site, function: Function) -> Analysis:
+    """Scan and resolve `function`; raises BundlerError with every problem found."""
+    scan = scan_function(function.main_file, [function.folder, site.root])
+    resolution = resolve_function(
+        scan,
+        function.settings,
+        site.environment,
+        site.declarations,
+        function.name,
+        site.root,
+    )
+    return Analysis(function, scan, resolution)

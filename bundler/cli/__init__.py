@@ -1,0 +1,17 @@
+"""The `bundle` command: one module per subcommand, each turning results into output."""
+
+from __future__ import annotations
+
+import click
+
+from bundler import __version__
+from bundler.cli.build import build_command
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="bundle")
+def main() -> None:
+    """Bundle a site's Python serverless functions into one Lambda-ready zip each."""
+
+
+main.add_command(build_command)
