@@ -15,6 +15,7 @@ from bundler.resolve import Declarations, Resolution, resolve_function
 from bundler.scan import Scan, scan_function
 
 Progress = Callable[[str], None]
+Step = Callable[[int, int], None]
 
 
 @dataclass(frozen=True)

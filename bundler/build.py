@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from bundler.analysis import Progress, Site, analyse_function
+from packaging.utils import canonicalize_name
+
+from bundler.analysis import Progress, Site, Step, analyse_function
 from bundler.check import check_unzipped, check_zipped
 from bundler.contents import Contents, collect_contents
 from bundler.discover import Function
@@ -59,8 +61,12 @@ def build(
     out: Path | None = None,
     python: Path | None = None,
     progress: Progress | None = None,
+    step: Step | None = None,
 ) -> BuildResult:
-    """Build every function of `site`; a failing function never stops the others."""
+    """Build every function of `site`; a failing function never stops the others.
+
+    `progress(message)` hears what is going on; `step(done, total)` after each function.
+    """
     say = progress or (lambda _message: None)
     root = site.resolve()
     out = (root / (out or Path("dist", "functions"))).resolve()
@@ -76,9 +82,14 @@ def build(
     previous = read_manifest_names(out)
 
     builds: list[FunctionBuild] = []
-    for function in opened.discovery.functions:
+    functions = opened.discovery.functions
+    if step:
+        step(0, len(functions))
+    for function in functions:
         say(f"building {function.name}")
         builds.append(_build_function(opened, function, out))
+        if step:
+            step(len(builds), len(functions))
     builds += [
         FunctionBuild(name, problems=problems)
         for name, problems in opened.discovery.failures.items()
@@ -94,7 +105,7 @@ def build(
         out=out,
         environment=opened.environment,
         builds=tuple(builds),
-        warnings=opened.warnings,
+        warnings=opened.warnings + _unused_declarations(opened, builds),
         manifest=manifest,
     )
 
@@ -126,6 +137,28 @@ def _build_function(site: Site, function: Function, out: Path) -> FunctionBuild:
         contents,
         tuple(_owned(p, function.name) for p in warnings),
     )
+
+
+def _unused_declarations(site: Site, builds: list[FunctionBuild]) -> tuple[Problem, ...]:
+    """Direct runtime dependencies that no function ships (only when every function built)."""
+    if not builds or not all(b.ok for b in builds):
+        return ()
+    shipped = {d.name for b in builds if b.resolution for d in b.resolution.distributions}
+    found = []
+    for declared in site.config.direct_runtime_requirements:
+        name = canonicalize_name(declared.requirement.name)
+        if name not in shipped and name in site.environment.distributions:
+            found.append(
+                Problem(
+                    f"{declared.requirement.name} is a declared runtime dependency "
+                    f"({declared.source}) that no function uses",
+                    file=declared.file,
+                    line=declared.line,
+                    hint="remove it from the runtime dependencies, or move it to a dev group",
+                    severity="warning",
+                )
+            )
+    return tuple(found)
 
 
 def _owned(problem: Problem, function: str) -> Problem:

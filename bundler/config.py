@@ -105,6 +105,19 @@ class SiteConfig:
         return tuple(d for d in self.declared if not d.is_dev)
 
     @property
+    def direct_runtime_requirements(self) -> tuple[Declared, ...]:
+        """What the project itself asks for: `[project].dependencies`, else
+        `requirements.in`, else a hand-written `requirements.txt` (not pip-compile's pins)."""
+        runtime = self.runtime_requirements
+        for wanted in ("pyproject.toml", "requirements.in", "requirements.txt"):
+            chosen = tuple(d for d in runtime if d.file and d.file.name == wanted)
+            if chosen:
+                if wanted == "requirements.txt" and _generated(self.root / wanted):
+                    return ()
+                return chosen
+        return ()
+
+    @property
     def dev_requirements(self) -> tuple[Declared, ...]:
         return tuple(d for d in self.declared if d.is_dev)
 
@@ -125,6 +138,15 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise UsageError.of(
             f"cannot read: {error.strerror}", file=path, hint="check the file's permissions"
         ) from None
+
+
+def _generated(path: Path) -> bool:
+    """Whether a requirements file was written by pip-compile (or uv pip compile)."""
+    try:
+        head = path.read_text(encoding="utf-8")[:1000]
+    except (OSError, UnicodeDecodeError):
+        return False
+    return "pip-compile" in head or "uv pip compile" in head
 
 
 def _strings(table: Mapping[str, Any], key: str, where: str, path: Path) -> tuple[str, ...]:

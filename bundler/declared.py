@@ -33,6 +33,8 @@ class Declared:
     requirement: Requirement
     source: str
     group: str | None = None
+    file: Path | None = None
+    line: int | None = None
 
     @property
     def is_dev(self) -> bool:
@@ -68,7 +70,7 @@ def _parse_requirement(
     warnings: list[Problem],
 ) -> Declared | None:
     try:
-        return Declared(Requirement(text), source, group)
+        return Declared(Requirement(text), source, group, path, line)
     except InvalidRequirement as error:
         warnings.append(
             Problem(

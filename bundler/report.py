@@ -8,6 +8,7 @@ from typing import Any
 from bundler.build import BuildResult, FunctionBuild
 from bundler.check import UNZIPPED_LIMIT, ZIPPED_LIMIT, human_size
 from bundler.contents import FIRST_PARTY
+from bundler.errors import Problem
 
 REPORT_VERSION = 1
 _COLUMNS = ("function", "kind", "files", "zipped", "% of 50M", "unzipped", "% of 250M", "dists")
@@ -61,14 +62,19 @@ def _row(built: FunctionBuild) -> tuple[str, ...]:
     )
 
 
-def problem_lines(result: BuildResult, root: Path) -> list[str]:
-    """Every warning and error, `file:line: message; hint`, errors last."""
+def all_problems(result: BuildResult) -> list[Problem]:
+    """Every note, warning and error of a build, errors last."""
     problems = list(result.warnings)
     for built in result.builds:
         problems += built.problems
     order = {"note": 0, "warning": 1, "error": 2}
     problems.sort(key=lambda p: (order[p.severity], p.function or ""))
-    return [f"{p.severity}: {p.format(root)}" for p in problems]
+    return problems
+
+
+def problem_lines(result: BuildResult, root: Path) -> list[str]:
+    """Every warning and error, `file:line: message; hint`, errors last."""
+    return [f"{p.severity}: {p.format(root)}" for p in all_problems(result)]
 
 
 def json_report(result: BuildResult, root: Path) -> dict[str, Any]:

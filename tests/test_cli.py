@@ -426,7 +426,9 @@ def test_over_the_zipped_limit(
 def test_success_prints_the_table_on_stdout_and_progress_on_stderr(
     python: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    site = make_site(tmp_path / "site", HEALTHY)
+    site = make_site(
+        tmp_path / "site", HEALTHY, pyproject=PYPROJECT.replace('"tinyapp"', '"tinydist"')
+    )
     result = run(site, monkeypatch, python=python)
     assert result.exit_code == 0
     assert result.stderr.splitlines() == [
@@ -716,3 +718,45 @@ def test_version_option() -> None:
     result = CliRunner().invoke(main, ["--version"])
     assert result.exit_code == 0
     assert result.stdout == f"bundle, version {__version__}\n"
+
+
+# --- audits during the build: annotations and unused declarations -------------------------
+
+
+def test_github_actions_get_annotations_on_stdout(
+    python: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site = make_site(
+        tmp_path / "site",
+        {**HEALTHY, "broken.py": "import os\n\ndef handler(event, context)\n    pass\n"},
+    )
+    result = run(site, monkeypatch, python=python, env={"GITHUB_ACTIONS": "true"})
+    assert result.exit_code == 1
+    annotations = [line for line in result.stdout.splitlines() if line.startswith("::")]
+    assert annotations == [
+        "::error file=netlify/functions/broken.py,line=3,title=bundle broken::"
+        "syntax error: expected ':'; fix the syntax; the bundler reads your code without "
+        "running it"
+    ]
+
+
+def test_annotations_keep_json_on_stdout_parseable(
+    python: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site = make_site(tmp_path / "site", {**HEALTHY, "bad.py": "x = 1\n"})
+    result = run(site, monkeypatch, "--json", python=python, env={"GITHUB_ACTIONS": "true"})
+    assert json.loads(result.stdout)["ok"] is False
+    assert "::error file=netlify/functions/bad.py,title=bundle bad::no top-level" in result.stderr
+
+
+def test_a_declared_runtime_dependency_no_function_uses_is_a_warning(
+    python: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site = make_site(tmp_path / "site", {"good.py": HEALTHY["good.py"]})
+    result = run(site, monkeypatch, python=python)
+    assert result.exit_code == 0
+    assert [line for line in result.stderr.splitlines() if line.startswith("warning")] == [
+        "warning: pyproject.toml: tinyapp is a declared runtime dependency "
+        "([project].dependencies) that no function uses; remove it from the runtime "
+        "dependencies, or move it to a dev group"
+    ]

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 
 import click
 
 from bundler.build import build
-from bundler.cli.output import echo_problems, progress
-from bundler.errors import BundlerError
-from bundler.report import json_report, problem_lines, summary_table
+from bundler.cli.output import BuildProgress, echo_problems, github_annotation, in_github_actions
+from bundler.errors import BundlerError, Problem
+from bundler.report import all_problems, json_report, problem_lines, summary_table
 
 
 @click.command(name="build")
@@ -41,13 +42,16 @@ def build_command(
     [functions] directory in netlify.toml, then netlify/functions.
     """
     root = Path.cwd()
+    bar = BuildProgress()
     try:
-        result = build(root, functions_dir, out, python, progress=progress)
+        result = build(root, functions_dir, out, python, progress=bar.message, step=bar.step)
     except BundlerError as error:
         echo_problems(error.problems, root)
+        _annotate(error.problems, root, as_json)
         sys.exit(error.exit_code)
     for line in problem_lines(result, root):
         click.echo(line, err=True)
+    _annotate(all_problems(result), root, as_json)
     if as_json:
         click.echo(json.dumps(json_report(result, root), indent=2, sort_keys=True))
     else:
@@ -56,3 +60,10 @@ def build_command(
         failed = [b.name for b in result.builds if not b.ok]
         click.echo(f"failed: {', '.join(failed)}", err=True)
         sys.exit(1)
+
+
+def _annotate(problems: Iterable[Problem], root: Path, as_json: bool) -> None:
+    """GitHub Actions reads workflow commands from stdout; `--json` keeps stdout pure."""
+    if in_github_actions():
+        for problem in problems:
+            click.echo(github_annotation(problem, root), err=as_json)
