@@ -11,6 +11,8 @@ MiB = 1024 * 1024
 ZIPPED_LIMIT = 50 * MiB  # direct upload
 UNZIPPED_LIMIT = 250 * MiB  # function plus layers
 WARNING_SHARE = 0.8
+# The Lambda Python runtimes include the AWS SDK; a zip need not carry it.
+RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer", "jmespath")
 
 
 def check_unzipped(contents: Contents, function: str, main_file: Path) -> list[Problem]:
@@ -33,9 +35,7 @@ def _check(
                 f"{human_size(limit)}; {breakdown(contents)}",
                 file=main_file,
                 function=function,
-                hint="exclude what the runtime provides ([tool.bundler] exclude = "
-                '["boto3", "botocore"]), move large dependencies to a layer, or split the '
-                "function",
+                hint=fixes(contents),
             )
         )
     if size > limit * WARNING_SHARE:
@@ -49,6 +49,35 @@ def _check(
             )
         ]
     return []
+
+
+def fixes(contents: Contents) -> str:
+    """The fixes that apply to this zip, each with what it would save."""
+    sizes = contents.bytes_by_owner()
+    total = max(contents.unzipped, 1)
+    found = []
+    provided = [name for name in RUNTIME_PROVIDED if name in sizes]
+    if provided:
+        names = ", ".join(f'"{name}"' for name in provided)
+        saved = human_size(sum(sizes[name] for name in provided))
+        found.append(
+            f"exclude what the Lambda runtime provides ([tool.bundler] exclude = [{names}] "
+            f"saves {saved})"
+        )
+    others = sorted((n for n in sizes if n and n not in provided), key=lambda n: (-sizes[n], n))
+    if others and sizes[others[0]] >= total / 10:
+        found.append(f"move {others[0]} ({human_size(sizes[others[0]])}) to a Lambda layer")
+    data = sorted(
+        (e for e in contents.entries if not e.owner and not e.arcname.endswith(".py")),
+        key=lambda e: (-e.size, e.arcname),
+    )
+    if data and data[0].size >= total / 10:
+        found.append(
+            f"keep {data[0].arcname} ({human_size(data[0].size)}) out of the zip and fetch "
+            "it at run time (from S3, say)"
+        )
+    found.append("split the function")
+    return ", ".join(found[:-1]) + f" or {found[-1]}" if len(found) > 1 else found[0]
 
 
 def breakdown(contents: Contents, count: int = 3) -> str:

@@ -12,6 +12,7 @@ from bundler.check import (
     breakdown,
     check_unzipped,
     check_zipped,
+    fixes,
     human_size,
 )
 from bundler.contents import Contents, Entry
@@ -19,10 +20,6 @@ from bundler.errors import BundlerError
 
 MiB = 1024 * 1024
 MAIN = Path("/site/netlify/functions/fn.py")
-HINT = (
-    'exclude what the runtime provides ([tool.bundler] exclude = ["boto3", "botocore"]), '
-    "move large dependencies to a layer, or split the function"
-)
 
 
 def contents(*entries: tuple[str, str, int]) -> Contents:
@@ -106,7 +103,8 @@ def test_unzipped_over_the_limit_message() -> None:
     assert problem.format(Path("/site")) == (
         "netlify/functions/fn.py: the zip is 300.0 MiB unzipped, over Lambda's limit of "
         "250.0 MiB; largest distributions: lib0 60.0 MiB, lib1 60.0 MiB, lib2 60.0 MiB; "
-        "largest files: lib0/x.so 60.0 MiB, lib1/x.so 60.0 MiB, lib2/x.so 60.0 MiB; " + HINT
+        "largest files: lib0/x.so 60.0 MiB, lib1/x.so 60.0 MiB, lib2/x.so 60.0 MiB; "
+        "move lib0 (60.0 MiB) to a Lambda layer or split the function"
     )
 
 
@@ -118,8 +116,26 @@ def test_zipped_over_the_limit_message() -> None:
         "netlify/functions/fn.py: the zip is 50.0 MiB zipped, over Lambda's limit of 50.0 MiB; "
         "largest distributions: numpy 80.0 MiB, scipy 40.0 MiB, pandas 30.0 MiB; "
         "largest files: numpy/core.so 60.0 MiB, scipy/big.so 40.0 MiB, pandas/a.so 30.0 MiB; "
-        + HINT
+        "move numpy (80.0 MiB) to a Lambda layer or split the function"
     )
+
+
+def test_the_fixes_that_apply_come_with_their_savings() -> None:
+    sdk = contents(
+        ("boto3/x.py", "boto3", 2 * MiB),
+        ("botocore/data.json", "botocore", 90 * MiB),
+        ("jmespath/x.py", "jmespath", 1 * MiB),
+        ("pandas/a.so", "pandas", 60 * MiB),
+        ("model.bin", "", 120 * MiB),
+        ("fn.py", "", 10),
+    )
+    assert fixes(sdk) == (
+        'exclude what the Lambda runtime provides ([tool.bundler] exclude = ["boto3", '
+        '"botocore", "jmespath"] saves 93.0 MiB), move pandas (60.0 MiB) to a Lambda layer, '
+        "keep model.bin (120.0 MiB) out of the zip and fetch it at run time (from S3, say) "
+        "or split the function"
+    )
+    assert fixes(contents(("fn.py", "", 10))) == "split the function"
 
 
 def test_warns_over_80_percent() -> None:
