@@ -6,7 +6,7 @@ SITE := sample_site
 SITE_VENV := $(SITE)/.venv
 PIP_COMPILE := $(abspath $(BIN))/pip-compile --quiet --strip-extras --no-emit-index-url --no-emit-find-links
 
-.PHONY: all bundle test test-fast check lint format typecheck lock clean
+.PHONY: all bundle test test-fast check lint format typecheck lock clean browser
 
 all: check
 
@@ -25,8 +25,14 @@ $(SITE_VENV)/.installed: $(SITE)/requirements.txt
 bundle: $(BIN)/.installed $(SITE_VENV)/.installed
 	cd $(SITE) && ../$(BIN)/bundle build --python .venv
 
+## browser: Debian's Chromium, for the audit page's headless-browser test
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+		echo "installing Debian's chromium for the browser tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
 ## test: set up and run the whole suite (slow end-to-end tests included)
-test: $(BIN)/.installed
+test: $(BIN)/.installed browser
 	$(BIN)/python -m pytest
 
 ## test-fast: the suite without the end-to-end tests that install from PyPI
