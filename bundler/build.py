@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+import os
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from packaging.utils import canonicalize_name
 
 from bundler.analysis import Progress, Site, Step, analyse_function
 from bundler.check import check_unzipped, check_zipped
-from bundler.contents import Contents, collect_contents
+from bundler.contents import Contents, collect_contents, first_party_files
 from bundler.discover import Function
 from bundler.environment import Environment
 from bundler.errors import BundlerError, Problem, UsageError
+from bundler.incremental import BuildCache
 from bundler.manifest import read_manifest_names, write_manifest
 from bundler.pack import Bundle, write_zip
 from bundler.resolve import Resolution
@@ -26,8 +31,10 @@ class FunctionBuild:
     function: Function | None = None
     bundle: Bundle | None = None
     resolution: Resolution | None = None
-    contents: Contents | None = None
+    contents: Contents | None = None  # None when the zip came from the cache
     problems: tuple[Problem, ...] = ()
+    sizes: Mapping[str, int] = field(default_factory=dict)  # unzipped bytes by owner
+    cached: bool = False
 
     @property
     def ok(self) -> bool:
@@ -55,6 +62,16 @@ class BuildResult:
         return all(b.ok for b in self.builds)
 
 
+@dataclass(frozen=True)
+class BuildOptions:
+    """How to build: parallelism, caching and sharding."""
+
+    jobs: int | None = None  # None: every core
+    cache_dir: Path | None = None  # None: SITE/.bundle-cache
+    use_cache: bool = True
+    shard: tuple[int, int] | None = None  # (K, N): the K-th of N shares, 1-based
+
+
 def build(
     site: Path,
     functions_dir: Path | None = None,
@@ -62,12 +79,14 @@ def build(
     python: Path | None = None,
     progress: Progress | None = None,
     step: Step | None = None,
+    options: BuildOptions | None = None,
 ) -> BuildResult:
     """Build every function of `site`; a failing function never stops the others.
 
     `progress(message)` hears what is going on; `step(done, total)` after each function.
     """
     say = progress or (lambda _message: None)
+    options = options or BuildOptions()
     root = site.resolve()
     out = (root / (out or Path("dist", "functions"))).resolve()
     opened = Site.open(root, functions_dir, python, progress)
@@ -80,23 +99,27 @@ def build(
             hint="choose a folder that can be created, e.g. --out dist/functions",
         ) from None
     previous = read_manifest_names(out)
+    cache = None
+    if options.use_cache:
+        cache = BuildCache(options.cache_dir or root / ".bundle-cache")
 
-    builds: list[FunctionBuild] = []
-    functions = opened.discovery.functions
+    functions = [f for f in opened.discovery.functions if in_shard(f.name, options.shard)]
+    failures = {n: p for n, p in opened.discovery.failures.items() if in_shard(n, options.shard)}
+    builds: list[FunctionBuild] = [FunctionBuild(n, problems=p) for n, p in failures.items()]
     if step:
         step(0, len(functions))
-    for function in functions:
-        say(f"building {function.name}")
-        builds.append(_build_function(opened, function, out))
-        if step:
-            step(len(builds), len(functions))
-    builds += [
-        FunctionBuild(name, problems=problems)
-        for name, problems in opened.discovery.failures.items()
-    ]
+    with ThreadPoolExecutor(max_workers=options.jobs or os.cpu_count() or 1) as pool:
+        for function in functions:
+            say(f"building {function.name}")
+        futures = [pool.submit(_build_function, opened, f, out, cache) for f in functions]
+        for done, future in enumerate(as_completed(futures), start=1):
+            builds.append(future.result())
+            if step:
+                step(done, len(functions))
     builds.sort(key=lambda b: b.name)
     built = {b.name for b in builds if b.ok}
-    for stale in (previous | {b.name for b in builds}) - built:
+    mine = {n for n in previous if in_shard(n, options.shard)}
+    for stale in (mine | {b.name for b in builds}) - built:
         (out / f"{stale}.zip").unlink(missing_ok=True)  # failed or removed: no stale zip
     manifest = write_manifest(out, builds, opened.environment, root)
     return BuildResult(
@@ -105,27 +128,59 @@ def build(
         out=out,
         environment=opened.environment,
         builds=tuple(builds),
-        warnings=opened.warnings + _unused_declarations(opened, builds),
+        warnings=opened.warnings + _unused_declarations(opened, builds, options.shard),
         manifest=manifest,
     )
 
 
-def _build_function(site: Site, function: Function, out: Path) -> FunctionBuild:
+def in_shard(name: str, shard: tuple[int, int] | None) -> bool:
+    """Whether function `name` belongs to shard K of N: a stable hash of the name, so a
+    function stays on its shard when others are added."""
+    if shard is None:
+        return True
+    index, count = shard
+    return int(hashlib.sha256(name.encode()).hexdigest(), 16) % count == index - 1
+
+
+def _build_function(
+    site: Site, function: Function, out: Path, cache: BuildCache | None
+) -> FunctionBuild:
     warnings: list[Problem] = []
     try:
         analysis = analyse_function(site, function)
         warnings += analysis.warnings
         resolution = analysis.resolution
+        destination = out / f"{function.name}.zip"
+        key = None
+        if cache is not None:
+            sources = [p for _a, p in first_party_files(function, analysis.scan, site.root, [], [])]
+            key = cache.key(site, analysis, sources)
+            hit = cache.lookup(key, destination)
+            if hit is not None:
+                problems = tuple(_owned(p, function.name) for p in (*warnings, *hit.warnings))
+                return FunctionBuild(
+                    function.name,
+                    function,
+                    hit.bundle,
+                    resolution,
+                    None,
+                    problems,
+                    hit.sizes,
+                    cached=True,
+                )
         contents = collect_contents(
             function, analysis.scan, resolution, site.environment, site.root
         )
-        warnings += contents.warnings
-        warnings += check_unzipped(contents, function.name, function.main_file)
+        late = list(contents.warnings)
+        late += check_unzipped(contents, function.name, function.main_file)
 
         def check(zipped: int) -> None:
-            warnings.extend(check_zipped(zipped, contents, function.name, function.main_file))
+            late.extend(check_zipped(zipped, contents, function.name, function.main_file))
 
-        bundle = write_zip(contents, out / f"{function.name}.zip", check=check)
+        bundle = write_zip(contents, destination, check=check)
+        sizes = contents.bytes_by_owner()
+        if cache is not None and key is not None:
+            cache.store(key, bundle, sizes, late)
     except BundlerError as error:
         problems = tuple(_owned(p, function.name) for p in error.problems)
         return FunctionBuild(function.name, function, problems=tuple(warnings) + problems)
@@ -135,13 +190,16 @@ def _build_function(site: Site, function: Function, out: Path) -> FunctionBuild:
         bundle,
         resolution,
         contents,
-        tuple(_owned(p, function.name) for p in warnings),
+        tuple(_owned(p, function.name) for p in (*warnings, *late)),
+        sizes,
     )
 
 
-def _unused_declarations(site: Site, builds: list[FunctionBuild]) -> tuple[Problem, ...]:
+def _unused_declarations(
+    site: Site, builds: list[FunctionBuild], shard: tuple[int, int] | None
+) -> tuple[Problem, ...]:
     """Direct runtime dependencies that no function ships (only when every function built)."""
-    if not builds or not all(b.ok for b in builds):
+    if shard is not None or not builds or not all(b.ok for b in builds):
         return ()
     shipped = {d.name for b in builds if b.resolution for d in b.resolution.distributions}
     found = []

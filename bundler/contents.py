@@ -73,18 +73,8 @@ def collect_contents(
         elif previous.source != source:
             problems.append(_clash(previous, entry, function.name, site_root))
 
-    for module in scan.modules:
-        claim(module.arcname, module.path, FIRST_PARTY)
-    if function.layout == "directory":
-        for path in _walk(function.folder):
-            if path.suffix not in {".py", ".pyc"}:
-                claim(path.relative_to(function.folder).as_posix(), path, FIRST_PARTY)
-    for pattern in function.settings.included_patterns(site_root):
-        for path in _included(pattern, site_root, function, problems, warnings):
-            base = function.folder if path.is_relative_to(function.folder) else site_root
-            if function.layout == "file" and base == function.folder:
-                base = site_root
-            claim(path.relative_to(base).as_posix(), path, FIRST_PARTY)
+    for arcname, path in first_party_files(function, scan, site_root, problems, warnings):
+        claim(arcname, path, FIRST_PARTY)
     for resolved in resolution.distributions:
         distribution = environment.distributions[resolved.name]
         if not distribution.has_record:
@@ -124,6 +114,29 @@ def shipped_record(distribution: Distribution) -> bytes:
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerows([*rows, [f"{info}/RECORD", "", ""]])
     return buffer.getvalue().encode("utf-8")
+
+
+def first_party_files(
+    function: Function,
+    scan: Scan,
+    site_root: Path,
+    problems: list[Problem],
+    warnings: list[Problem],
+) -> Iterator[tuple[str, Path]]:
+    """(arcname, source) of the function's own files: the modules it imports, the data
+    files of its folder, and what `include` names."""
+    for module in scan.modules:
+        yield module.arcname, module.path
+    if function.layout == "directory":
+        for path in _walk(function.folder):
+            if path.suffix not in {".py", ".pyc"}:
+                yield path.relative_to(function.folder).as_posix(), path
+    for pattern in function.settings.included_patterns(site_root):
+        for path in _included(pattern, site_root, function, problems, warnings):
+            base = function.folder if path.is_relative_to(function.folder) else site_root
+            if function.layout == "file" and base == function.folder:
+                base = site_root
+            yield path.relative_to(base).as_posix(), path
 
 
 def distribution_files(distribution: Distribution) -> Iterator[tuple[str, Path]]:

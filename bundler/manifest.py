@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bundler import __version__
 from bundler.environment import Environment
+from bundler.errors import BundlerError, Problem
 from bundler.pack import write_text_atomically
 
 if TYPE_CHECKING:
@@ -25,10 +26,9 @@ def manifest_document(
     target = environment.target
     functions = []
     for built in builds:
-        function, bundle, contents = built.function, built.bundle, built.contents
-        if function is None or bundle is None or contents is None or built.resolution is None:
+        function, bundle, sizes = built.function, built.bundle, built.sizes
+        if function is None or bundle is None or built.resolution is None:
             continue
-        sizes = contents.bytes_by_owner()
         functions.append(
             {
                 "name": function.name,
@@ -62,9 +62,8 @@ def write_manifest(
     out: Path, builds: Sequence[FunctionBuild], environment: Environment, site: Path
 ) -> Path:
     """Write `manifest.json` into `out` atomically; returns its path."""
-    document = manifest_document(builds, environment, site)
     path = out / MANIFEST_NAME
-    write_text_atomically(path, json.dumps(document, indent=2, sort_keys=True) + "\n")
+    write_document(path, manifest_document(builds, environment, site))
     return path
 
 
@@ -75,3 +74,56 @@ def read_manifest_names(out: Path) -> set[str]:
         return {str(f["name"]) for f in document["functions"]}
     except (OSError, ValueError, KeyError, TypeError):
         return set()
+
+
+def merge_manifests(paths: Sequence[Path]) -> dict[str, Any]:
+    """One manifest from the manifests of several shards of the same site and target."""
+    merged: dict[str, Any] | None = None
+    owners: dict[str, Path] = {}
+    problems: list[Problem] = []
+    for path in paths:
+        try:
+            document = json.loads(path.read_text(encoding="utf-8"))
+            functions = document["functions"]
+            header = {k: v for k, v in document.items() if k != "functions"}
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            raise BundlerError.of(
+                f"cannot read this manifest: {error}",
+                file=path,
+                hint="pass manifest.json files written by `bundle build`",
+            ) from None
+        if merged is None:
+            merged = {**header, "functions": []}
+        elif header != {k: v for k, v in merged.items() if k != "functions"}:
+            problems.append(
+                Problem(
+                    f"this manifest is for another target or bundler version than {paths[0]}",
+                    file=path,
+                    hint="merge only shards of one build (same --runtime, --arch, version)",
+                )
+            )
+            continue
+        for function in functions:
+            name = function["name"]
+            if name in owners:
+                problems.append(
+                    Problem(
+                        f"function {name!r} is in two manifests (also {owners[name]})",
+                        file=path,
+                        hint="give each shard its own --shard K/N of the same N",
+                    )
+                )
+                continue
+            owners[name] = path
+            merged["functions"].append(function)
+    if problems:
+        raise BundlerError(*problems)
+    if merged is None:
+        raise BundlerError.of("no manifests to merge", hint="pass one or more manifest.json files")
+    merged["functions"].sort(key=lambda f: f["name"])
+    return merged
+
+
+def write_document(path: Path, document: Mapping[str, Any]) -> None:
+    """Write a manifest document the way `bundle build` does: sorted keys, atomically."""
+    write_text_atomically(path, json.dumps(document, indent=2, sort_keys=True) + "\n")

@@ -104,8 +104,8 @@ def _function_json(built: FunctionBuild, root: Path) -> dict[str, Any]:
         "handler": function.handler if function else None,
         "problems": [p.to_json(root) for p in built.problems],
     }
-    if built.bundle and built.resolution and built.contents:
-        sizes = built.contents.bytes_by_owner()
+    if built.bundle and built.resolution:
+        sizes = built.sizes
         document.update(
             {
                 "zip": _relative(built.bundle.path, root),
@@ -127,6 +127,7 @@ def _function_json(built: FunctionBuild, root: Path) -> dict[str, Any]:
                     for d in built.resolution.distributions
                 ],
                 "leftOut": dict(sorted(built.resolution.left_out.items())),
+                "cached": built.cached,
             }
         )
     return document

@@ -6,6 +6,7 @@ import click
 
 from bundler import __version__
 from bundler.cli.build import build_command
+from bundler.cli.manifest import manifest_command
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -15,3 +16,4 @@ def main() -> None:
 
 
 main.add_command(build_command)
+main.add_command(manifest_command)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from bundler.build import build
+from bundler.build import BuildOptions, build
 from bundler.cli.output import BuildProgress, echo_problems, github_annotation, in_github_actions
 from bundler.errors import BundlerError, Problem
 from bundler.report import all_problems, json_report, problem_lines, summary_table
@@ -33,8 +33,35 @@ from bundler.report import all_problems, json_report, problem_lines, summary_tab
     "[default: $VIRTUAL_ENV, then .venv, then this Python]",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the build report as JSON.")
+@click.option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(min=1),
+    help="Functions built at once.  [default: every core]",
+)
+@click.option(
+    "--cache-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Where unchanged functions and compressed files are kept between builds.  "
+    "[default: .bundle-cache]",
+)
+@click.option("--no-cache", is_flag=True, help="Build everything again; keep no cache.")
+@click.option(
+    "--shard",
+    callback=lambda _c, _p, value: _shard(value),
+    metavar="K/N",
+    help="Build only the K-th of N deterministic shares of the functions (for CI matrices; "
+    "join the manifests with `bundle manifest merge`).",
+)
 def build_command(
-    functions_dir: Path | None, out: Path | None, python: Path | None, as_json: bool
+    functions_dir: Path | None,
+    out: Path | None,
+    python: Path | None,
+    as_json: bool,
+    jobs: int | None,
+    cache_dir: Path | None,
+    no_cache: bool,
+    shard: tuple[int, int] | None,
 ) -> None:
     """Build one zip per function in FUNCTIONS_DIR, run from the site root.
 
@@ -44,7 +71,10 @@ def build_command(
     root = Path.cwd()
     bar = BuildProgress()
     try:
-        result = build(root, functions_dir, out, python, progress=bar.message, step=bar.step)
+        options = BuildOptions(jobs=jobs, cache_dir=cache_dir, use_cache=not no_cache, shard=shard)
+        result = build(
+            root, functions_dir, out, python, progress=bar.message, step=bar.step, options=options
+        )
     except BundlerError as error:
         echo_problems(error.problems, root)
         _annotate(error.problems, root, as_json)
@@ -67,3 +97,12 @@ def _annotate(problems: Iterable[Problem], root: Path, as_json: bool) -> None:
     if in_github_actions():
         for problem in problems:
             click.echo(github_annotation(problem, root), err=as_json)
+
+
+def _shard(value: str | None) -> tuple[int, int] | None:
+    if value is None:
+        return None
+    index, _, count = value.partition("/")
+    if not (index.isdigit() and count.isdigit() and 1 <= int(index) <= int(count)):
+        raise click.BadParameter(f"{value!r} is not K/N with 1 <= K <= N (e.g. 2/4)")
+    return int(index), int(count)

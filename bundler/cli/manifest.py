@@ -1,0 +1,40 @@
+"""`bundle manifest merge`: join the manifests of a sharded build."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from bundler.cli.output import echo_problems
+from bundler.errors import BundlerError
+from bundler.manifest import merge_manifests, write_document
+
+
+@click.group(name="manifest")
+def manifest_command() -> None:
+    """Work with manifest.json files."""
+
+
+@manifest_command.command(name="merge")
+@click.argument(
+    "manifests", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=False)
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=Path("dist/functions/manifest.json"),
+    show_default=True,
+    help="Where the merged manifest goes.",
+)
+def merge_command(manifests: tuple[Path, ...], output: Path) -> None:
+    """Join the manifests of `bundle build --shard K/N` runs into one."""
+    try:
+        document = merge_manifests(manifests)
+    except BundlerError as error:
+        echo_problems(error.problems, Path.cwd())
+        sys.exit(error.exit_code)
+    write_document(output, document)
+    click.echo(f"{output}: {len(document['functions'])} functions from {len(manifests)} manifests")

@@ -1,0 +1,174 @@
+"""Rebuild only what changed: the function-level cache, sharding and manifest merge."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from test_build import HEALTHY, PYPROJECT, make_environment, make_site
+
+from bundler.build import BuildOptions, build, in_shard
+from bundler.cli import main
+
+
+@pytest.fixture(scope="module")
+def python(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_environment(tmp_path_factory.mktemp("environment"))
+
+
+def cached(result: object) -> dict[str, bool]:
+    return {b.name: b.cached for b in result.builds}  # type: ignore[attr-defined]
+
+
+def zips(out: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(out.iterdir()) if p.is_file()}
+
+
+def test_an_unchanged_function_is_not_rebuilt(python: Path, tmp_path: Path) -> None:
+    site = make_site(tmp_path / "site", HEALTHY, pyproject=PYPROJECT)
+    first = build(site, python=python)
+    before = zips(first.out)
+    second = build(site, python=python)
+    assert cached(first) == {"good": False, "other": False}
+    assert cached(second) == {"good": True, "other": True}
+    assert zips(second.out) == before  # same zips, same manifest
+    assert [b.bundle.sha256 for b in second.builds] == [b.bundle.sha256 for b in first.builds]
+
+
+def test_a_changed_first_party_file_rebuilds_only_its_function(
+    python: Path, tmp_path: Path
+) -> None:
+    site = make_site(tmp_path / "site", HEALTHY)
+    build(site, python=python)
+    helper = site / "netlify" / "functions" / "other" / "helper.py"
+    helper.write_text(helper.read_text() + "\nEXTRA = 1\n")
+    again = build(site, python=python)
+    assert cached(again) == {"good": True, "other": False}
+    assert "EXTRA = 1" in _member(again.out / "other.zip", "helper.py")
+
+
+def test_a_replaced_zip_is_rebuilt_not_trusted(python: Path, tmp_path: Path) -> None:
+    site = make_site(tmp_path / "site", HEALTHY)
+    first = build(site, python=python)
+    good = first.out / "good.zip"
+    original = good.read_bytes()
+    good.write_bytes(original[:-10] + b"0123456789")  # same size, other bytes
+    again = build(site, python=python)
+    assert cached(again) == {"good": False, "other": True}
+    assert good.read_bytes() == original
+
+
+def test_a_damaged_cache_entry_is_rebuilt(python: Path, tmp_path: Path) -> None:
+    site = make_site(tmp_path / "site", HEALTHY)
+    build(site, python=python)
+    for entry in (site / ".bundle-cache" / "functions").glob("*.json"):
+        entry.write_text("{not json")
+    again = build(site, python=python)
+    assert cached(again) == {"good": False, "other": False}
+    assert all(b.ok for b in again.builds)
+
+
+def test_no_cache_builds_everything_and_keeps_nothing(python: Path, tmp_path: Path) -> None:
+    site = make_site(tmp_path / "site", HEALTHY)
+    options = BuildOptions(use_cache=False, jobs=1)
+    build(site, python=python, options=options)
+    again = build(site, python=python, options=options)
+    assert cached(again) == {"good": False, "other": False}
+    assert not (site / ".bundle-cache").exists()
+
+
+def test_a_cache_dir_elsewhere(python: Path, tmp_path: Path) -> None:
+    site = make_site(tmp_path / "site", HEALTHY)
+    options = BuildOptions(cache_dir=tmp_path / "cache")
+    build(site, python=python, options=options)
+    assert cached(build(site, python=python, options=options)) == {"good": True, "other": True}
+    assert len(list((tmp_path / "cache" / "functions").glob("*.json"))) == 2
+
+
+def test_cached_and_fresh_builds_write_the_same_manifest(python: Path, tmp_path: Path) -> None:
+    site = make_site(tmp_path / "site", HEALTHY)
+    fresh = build(site, python=python, options=BuildOptions(use_cache=False))
+    manifest = fresh.manifest.read_bytes()
+    build(site, python=python)
+    again = build(site, python=python)
+    assert all(b.cached for b in again.builds)
+    assert again.manifest.read_bytes() == manifest
+
+
+def test_shards_split_the_functions_and_merge_back(
+    python: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    functions = {f"fn{i}.py": HEALTHY["good.py"] for i in range(12)}
+    site = make_site(tmp_path / "site", functions)
+    whole = build(site, python=python, out=Path("whole"))
+    parts = []
+    for index in (1, 2, 3):
+        out = Path(f"shard{index}")
+        result = build(site, python=python, out=out, options=BuildOptions(shard=(index, 3)))
+        parts.append({b.name for b in result.builds})
+        assert {p.stem for p in (site / out).glob("*.zip")} == parts[-1]
+    assert set().union(*parts) == {b.name for b in whole.builds}
+    assert sum(len(p) for p in parts) == 12  # each function in exactly one shard
+    assert all(parts)  # every shard has work with 12 functions
+
+    monkeypatch.chdir(site)
+    merged = CliRunner().invoke(
+        main,
+        ["manifest", "merge", *(f"shard{i}/manifest.json" for i in (1, 2, 3)), "-o", "all.json"],
+    )
+    assert merged.exit_code == 0, merged.output
+    assert merged.output == "all.json: 12 functions from 3 manifests\n"
+    assert (site / "all.json").read_bytes() == (site / "whole" / "manifest.json").read_bytes()
+
+
+def test_merging_a_function_twice_is_an_error(
+    python: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site = make_site(tmp_path / "site", HEALTHY)
+    build(site, python=python)
+    monkeypatch.chdir(site)
+    result = CliRunner().invoke(
+        main, ["manifest", "merge", "dist/functions/manifest.json", "dist/functions/manifest.json"]
+    )
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        "error: dist/functions/manifest.json: function 'good' is in two manifests (also "
+        "dist/functions/manifest.json); give each shard its own --shard K/N of the same N",
+        "error: dist/functions/manifest.json: function 'other' is in two manifests (also "
+        "dist/functions/manifest.json); give each shard its own --shard K/N of the same N",
+    ]
+
+
+def test_shard_membership_is_stable_and_total() -> None:
+    names = [f"function-{i}" for i in range(200)]
+    for count in (1, 2, 5):
+        owners = [[k for k in range(1, count + 1) if in_shard(n, (k, count))] for n in names]
+        assert all(len(o) == 1 for o in owners)
+    assert in_shard("anything", None)
+
+
+def test_a_bad_shard_is_a_usage_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["build", "--shard", "4/3"])
+    assert result.exit_code == 2
+    assert "'4/3' is not K/N with 1 <= K <= N (e.g. 2/4)" in result.stderr
+
+
+def test_jobs_give_the_same_bytes(python: Path, tmp_path: Path) -> None:
+    functions = {f"fn{i}.py": HEALTHY["good.py"] for i in range(6)}
+    site = make_site(tmp_path / "site", functions)
+    one = build(site, python=python, out=Path("one"), options=BuildOptions(jobs=1, use_cache=False))
+    four = build(
+        site, python=python, out=Path("four"), options=BuildOptions(jobs=4, use_cache=False)
+    )
+    assert zips(one.out) == zips(four.out)
+    assert json.loads(one.manifest.read_text())["functions"]
+
+
+def _member(bundle: Path, name: str) -> str:
+    import zipfile
+
+    with zipfile.ZipFile(bundle) as archive:
+        return archive.read(name).decode()
