@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from bundler import __version__
+from bundler.cli.audit import audit_command
 from bundler.cli.build import build_command
 from bundler.cli.manifest import manifest_command
 
@@ -17,3 +18,4 @@ def main() -> None:
 
 main.add_command(build_command)
 main.add_command(manifest_command)
+main.add_command(audit_command)
