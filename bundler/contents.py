@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import csv
 import functools
+import hashlib
 import io
 import os
 import stat
@@ -104,12 +106,21 @@ def collect_contents(
 
 @functools.lru_cache(maxsize=1024)
 def shipped_record(distribution: Distribution) -> bytes:
-    """RECORD listing only what ships: the installed one names scripts in `bin/` whose
-    shebangs hold the virtualenv's path, so zips would differ from one venv to another."""
+    """RECORD listing exactly what ships: the installed one names scripts in `bin/` whose
+    shebangs hold the virtualenv's path (zips would differ from one venv to another), and
+    an editable install's names its hooks rather than the source files that ship."""
     info = distribution.location.name
     shipped = {f.arcname for f in distribution.files} - {f"{info}/RECORD"}
     with (distribution.location / "RECORD").open(encoding="utf-8", newline="") as stream:
         rows = sorted(row for row in csv.reader(stream) if row and row[0] in shipped)
+    if distribution.editable:
+        listed = {row[0] for row in rows}
+        for arcname, source in distribution_files(distribution):
+            if arcname not in listed and arcname != f"{info}/RECORD":
+                data = source.read_bytes()
+                digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=")
+                rows.append([arcname, f"sha256={digest.decode()}", str(len(data))])
+        rows.sort()
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerows([*rows, [f"{info}/RECORD", "", ""]])

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import dataclasses
+import hashlib
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -12,7 +14,7 @@ import pytest
 from conftest import NATIVE_LIBRARY, PEM, EditableEnv, write_editable, write_package
 from support import api_event, invoke, zip_names
 
-from bundler.contents import distribution_files
+from bundler.contents import distribution_files, shipped_record
 from bundler.environment import Environment
 
 Site = Callable[..., Path]
@@ -257,6 +259,18 @@ def test_editable_ships_the_source_tree(
         ("handpkg/__init__.py", project / "handpkg" / "__init__.py"),
         ("handpkg/data.txt", project / "handpkg" / "data.txt"),
     ]
+    # the shipped RECORD lists the source files (so audits attribute them), not the hooks
+    record = shipped_record(environment.distributions["hand"]).decode().splitlines()
+    assert [line.split(",")[0] for line in record] == [
+        "hand-1.0.dist-info/METADATA",
+        "hand-1.0.dist-info/top_level.txt",
+        "handpkg/__init__.py",
+        "handpkg/data.txt",
+        "hand-1.0.dist-info/RECORD",
+    ]
+    data = (project / "handpkg" / "data.txt").read_bytes()
+    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+    assert f"handpkg/data.txt,sha256={digest},{len(data)}" in record
 
 
 def _editable_site(make_site: Site) -> Path:
