@@ -181,7 +181,7 @@ class Environment:
     ) -> Environment:
         distributions: dict[str, Distribution] = {}
         for found in metadata.distributions(path=[str(p) for p in interpreter.site_packages]):
-            distribution = _read_distribution(found)
+            distribution = read_distribution(found)
             if distribution is not None and distribution.name not in distributions:
                 distributions[distribution.name] = distribution  # the first on the path wins
         owners: dict[str, set[str]] = {}
@@ -249,7 +249,8 @@ def python_in(path: Path) -> Path:
     return path
 
 
-def _read_distribution(found: metadata.Distribution) -> Distribution | None:
+def read_distribution(found: metadata.Distribution) -> Distribution | None:
+    """A distribution as the bundler sees it: shipped files, requirements, editable roots."""
     meta = found.metadata  # parsed once: re-reading METADATA per file costs seconds
     name = meta["Name"] if meta else None
     location = Path(str(getattr(found, "_path", "")))

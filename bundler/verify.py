@@ -1,0 +1,224 @@
+"""`bundle verify`: unzip each bundle and import its handler the way Lambda would, in a
+clean interpreter with only the bundle on `sys.path`; check its native files too."""
+
+from __future__ import annotations
+
+import json
+import platform
+import subprocess
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from bundler.binaries import check_distribution, check_files
+from bundler.environment import Interpreter, read_distribution
+from bundler.errors import Problem, UsageError
+from bundler.manifest import MANIFEST_NAME
+from bundler.targets import LambdaTarget, normalise_arch
+
+# Run by the target interpreter in the unzipped bundle, as Lambda's bootstrap does.
+_RUNNER = r"""
+import importlib, json, sys, time, types
+module, invoke, event = sys.argv[1], sys.argv[2] == "1", json.loads(sys.argv[3])
+sys.path[:0] = ["."]
+report = {}
+try:
+    start = time.perf_counter()
+    loaded = importlib.import_module(module)
+    report["millis"] = (time.perf_counter() - start) * 1000
+    handler = getattr(loaded, "handler", None)
+    if not callable(handler):
+        report["error"] = "%s.handler is missing or not callable" % module
+    elif invoke:
+        context = types.SimpleNamespace(
+            function_name=module, function_version="$LATEST", aws_request_id="verify",
+            memory_limit_in_mb=1024, invoked_function_arn="arn:aws:lambda:verify",
+            log_group_name="verify", log_stream_name="verify",
+            get_remaining_time_in_millis=lambda: 30000,
+        )
+        result = handler(event, context)
+        if isinstance(result, dict) and "statusCode" in result:
+            report["status"] = result["statusCode"]
+        report["invoked"] = True
+except BaseException as error:
+    report["error"] = "%s: %s" % (type(error).__name__, error)
+print("\n@@VERIFY@@" + json.dumps(report))
+"""
+_TIMEOUT = 120
+
+
+@dataclass(frozen=True)
+class FunctionCheck:
+    """One bundle's verdict: `detail` is the line's text, `problems` the binaries checks."""
+
+    name: str
+    ok: bool
+    detail: str
+    problems: tuple[Problem, ...] = ()
+
+
+@dataclass(frozen=True)
+class Verification:
+    """Every bundle of a manifest, checked for `target`; `ran` is False on another arch."""
+
+    target: LambdaTarget
+    ran: bool
+    checks: tuple[FunctionCheck, ...]
+
+    @property
+    def ok(self) -> bool:
+        return all(check.ok for check in self.checks)
+
+
+def verify_bundles(
+    out: Path, python: Path, *, invoke: bool = False, machine: str | None = None
+) -> Verification:
+    """Check every zip listed in `out/manifest.json`; `UsageError` when it cannot start.
+
+    The handlers are imported (and with `invoke` called with an API Gateway event) only
+    when the bundles' arch is this machine's (`machine`, default `platform.machine()`);
+    the native files are checked either way.
+    """
+    python = python.absolute()  # the handlers run with the bundle as cwd
+    manifest = _read_manifest(out)
+    system = manifest.get("system", {})
+    target = LambdaTarget.from_names(str(system.get("runtime")), str(system.get("arch")))
+    ran = normalise_arch(machine or platform.machine()) == target.arch
+    if ran:
+        interpreter = Interpreter.from_executable(python)
+        if interpreter.version[:2] != target.python:
+            found = ".".join(str(v) for v in interpreter.version[:2])
+            raise UsageError.of(
+                f"the bundles are for {target.runtime}, and {python} is Python {found}",
+                hint=f"pass --python with a Python {target.python[0]}.{target.python[1]} "
+                "interpreter",
+            )
+    checks = []
+    for function in sorted(manifest.get("functions", []), key=lambda f: str(f["name"])):
+        checks.append(_verify_one(out, function, python, target, ran=ran, invoke=invoke))
+    return Verification(target, ran, tuple(checks))
+
+
+def _verify_one(
+    out: Path,
+    function: dict[str, Any],
+    python: Path,
+    target: LambdaTarget,
+    *,
+    ran: bool,
+    invoke: bool,
+) -> FunctionCheck:
+    name = str(function["name"])
+    bundle = out / str(function["path"])
+    if not bundle.is_file():
+        return FunctionCheck(name, False, f"{bundle.name} is missing: build again")
+    with tempfile.TemporaryDirectory(prefix=f"bundler-verify-{name}-") as temp:
+        root = Path(temp)
+        with zipfile.ZipFile(bundle) as archive:
+            archive.extractall(root)
+        problems = tuple(check_tree(root, target))
+        errors = [p for p in problems if p.severity == "error"]
+        if not ran:
+            detail = f"files checked; {target.arch} code cannot run on {platform.machine()}"
+            return FunctionCheck(
+                name, not errors, errors[0].message if errors else detail, problems
+            )
+        module = str(function["handler"]).rsplit(".", 1)[0]
+        report = _run(root, module, python, invoke)
+    if "error" in report:
+        return FunctionCheck(name, False, str(report["error"]), problems)
+    detail = f"imported in {report['millis']:.0f} ms"
+    if "status" in report:
+        detail += f", statusCode {report['status']}"
+    elif report.get("invoked"):
+        detail += ", invoked"
+    if errors:
+        return FunctionCheck(name, False, f"{detail}; {errors[0].message}", problems)
+    return FunctionCheck(name, True, detail, problems)
+
+
+def check_tree(root: Path, target: LambdaTarget) -> list[Problem]:
+    """The binaries checks over an unzipped bundle: each distribution, then loose files."""
+    problems: list[Problem] = []
+    owned: set[Path] = set()
+    for found in metadata.distributions(path=[str(root)]):
+        distribution = read_distribution(found)
+        if distribution is None:
+            continue
+        owned.update(f.source for f in distribution.files)
+        problems += check_distribution(distribution, target)
+    loose = sorted(
+        (p.relative_to(root).as_posix(), p)
+        for p in root.rglob("*")
+        if p.is_file() and p not in owned and ".dist-info" not in p.parent.name
+    )
+    problems += check_files(loose, target, "the function's own files")
+    return problems
+
+
+def _run(root: Path, module: str, python: Path, invoke: bool) -> dict[str, Any]:
+    try:
+        done = subprocess.run(
+            [str(python), "-I", "-S", "-c", _RUNNER, module, "1" if invoke else "0",
+             json.dumps(api_event())],
+            capture_output=True, text=True, cwd=root, env={}, timeout=_TIMEOUT, check=False,
+        )  # fmt: skip
+    except subprocess.TimeoutExpired:
+        return {"error": f"timed out after {_TIMEOUT} s"}
+    except OSError as error:
+        return {"error": f"cannot run {python}: {error.strerror}"}
+    if "@@VERIFY@@" not in done.stdout:
+        last = (done.stderr.strip().splitlines() or [f"exit code {done.returncode}"])[-1]
+        return {"error": f"the interpreter stopped: {last}"}
+    result: dict[str, Any] = json.loads(done.stdout.rsplit("@@VERIFY@@", 1)[1])
+    return result
+
+
+def api_event(path: str = "/", method: str = "GET") -> dict[str, Any]:
+    """An API Gateway REST (v1) proxy event, as Netlify sends a function."""
+    headers = {"host": "localhost", "content-type": "application/json"}
+    return {
+        "resource": "/{proxy+}",
+        "path": path,
+        "httpMethod": method,
+        "headers": headers,
+        "multiValueHeaders": {k: [v] for k, v in headers.items()},
+        "queryStringParameters": None,
+        "multiValueQueryStringParameters": None,
+        "pathParameters": None,
+        "stageVariables": None,
+        "requestContext": {
+            "resourcePath": "/{proxy+}",
+            "httpMethod": method,
+            "path": path,
+            "identity": {"sourceIp": "127.0.0.1"},
+            "stage": "prod",
+            "requestId": "verify",
+        },
+        "body": None,
+        "isBase64Encoded": False,
+    }
+
+
+def _read_manifest(out: Path) -> dict[str, Any]:
+    path = out / MANIFEST_NAME
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except OSError:
+        raise UsageError.of(
+            f"no {MANIFEST_NAME} in {out}", hint="run `bundle build` first, or pass --out"
+        ) from None
+    except ValueError:
+        document = None
+    if not (
+        isinstance(document, dict)
+        and isinstance(document.get("functions"), list)
+        and isinstance(document.get("system"), dict)
+    ):
+        raise UsageError.of(
+            f"{path} is not a manifest that bundle build wrote", hint="run `bundle build` again"
+        )
+    return document

@@ -1,0 +1,112 @@
+"""`--fetch-wheels`: the target's wheel of the same version, checked and unpacked."""
+
+from __future__ import annotations
+
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+from support import build_wheel
+
+from bundler.binaries import check_distribution
+from bundler.fetch import FetchError, fetch_wheel, read_unpacked, unpack_wheel
+from bundler.targets import LambdaTarget
+
+ARM311 = LambdaTarget.from_names("python3.11", "arm64")
+PY311 = LambdaTarget.from_names("python3.11", "x86_64")
+WHEEL = "tiny-2.0-py3-none-any.whl"
+
+
+def rewrite(wheel: Path, change: dict[str, bytes]) -> Path:
+    """A copy of `wheel` with members replaced or added."""
+    copy = wheel.with_name("changed-" + wheel.name)
+    with zipfile.ZipFile(wheel) as source, zipfile.ZipFile(copy, "w") as target:
+        for info in source.infolist():
+            target.writestr(info, change.pop(info.filename, source.read(info)))
+        for name, data in change.items():
+            target.writestr(name, data)
+    return copy
+
+
+def test_unpack_lays_out_a_site_packages(tmp_path: Path) -> None:
+    wheel = build_wheel(
+        tmp_path,
+        "tiny",
+        "2.0",
+        {
+            "tiny/__init__.py": "X = 1\n",
+            "tiny-2.0.data/platlib/tiny_ext.py": "Y = 2\n",
+            "tiny-2.0.data/scripts/tiny-run": "#!python\n",
+        },
+    )
+    unpack_wheel(wheel, tmp_path / "site")
+    dist = read_unpacked(tmp_path / "site")
+    assert (dist.name, dist.version) == ("tiny", "2.0")
+    assert [f.arcname for f in dist.files] == [
+        "tiny-2.0.dist-info/METADATA",
+        "tiny-2.0.dist-info/RECORD",
+        "tiny-2.0.dist-info/WHEEL",
+        "tiny/__init__.py",
+        "tiny_ext.py",
+    ]
+    assert not list(tmp_path.glob(".unpack-*"))
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"../evil.py": b"x"}, f"{WHEEL} holds a path outside its folder: ../evil.py"),
+        ({"/abs.py": b"x"}, f"{WHEEL} holds a path outside its folder: /abs.py"),
+        ({"extra.py": b"x"}, f"{WHEEL} holds files its RECORD does not list: extra.py"),
+        (
+            {"tiny/__init__.py": b"X = 666\n"},
+            f"{WHEEL}: tiny/__init__.py does not match its RECORD hash; "
+            "delete the cached wheel and fetch it again",
+        ),
+    ],
+)  # fmt: skip
+def test_unpack_refuses_bad_wheels(tmp_path: Path, change: dict[str, bytes], message: str) -> None:
+    wheel = build_wheel(tmp_path, "tiny", "2.0", {"tiny/__init__.py": "X = 1\n"})
+    bad = rewrite(wheel, change)
+    bad = bad.rename(wheel)
+    with pytest.raises(FetchError) as raised:
+        unpack_wheel(bad, tmp_path / "site")
+    assert str(raised.value) == message
+    assert not (tmp_path / "site").exists()
+
+
+@pytest.mark.slow
+def test_fetch_markupsafe_for_arm64(tmp_path: Path) -> None:
+    start = time.perf_counter()
+    fetched = fetch_wheel("markupsafe", "3.0.2", ARM311, tmp_path)
+    cold = time.perf_counter() - start
+    assert fetched.wheel.name == (
+        "MarkupSafe-3.0.2-cp311-cp311-manylinux_2_17_aarch64.manylinux2014_aarch64.whl"
+    )
+    assert fetched.distribution.location == (
+        tmp_path
+        / "targets"
+        / "python3.11-arm64"
+        / "markupsafe-3.0.2"
+        / "MarkupSafe-3.0.2.dist-info"
+    )
+    arcnames = [f.arcname for f in fetched.distribution.files]
+    assert "markupsafe/_speedups.cpython-311-aarch64-linux-gnu.so" in arcnames
+    assert check_distribution(fetched.distribution, ARM311) == []
+    assert len(fetched.sha256) == 64
+    # the second time, from the cache: pip is never run
+    start = time.perf_counter()
+    again = fetch_wheel("markupsafe", "3.0.2", ARM311, tmp_path, pip=("false",))
+    assert again == fetched
+    assert time.perf_counter() - start < cold
+
+
+@pytest.mark.slow
+def test_no_wheel_names_the_newest_that_has_one(tmp_path: Path) -> None:
+    with pytest.raises(FetchError) as raised:
+        fetch_wheel("numpy", "2.4.6", PY311, tmp_path)
+    assert str(raised.value) == (
+        "numpy 2.4.6 has no wheel for python3.11 on x86_64 (Amazon Linux 2, glibc 2.26) on "
+        "the package index; the newest version with one is 2.2.6: pin numpy==2.2.6"
+    )
