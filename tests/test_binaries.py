@@ -12,7 +12,7 @@ import pytest
 from support import build_wheel
 
 from bundler.binaries import check_distribution, native_kind, wheel_tags
-from bundler.environment import Distribution, _read_distribution
+from bundler.environment import Distribution, read_distribution
 from bundler.errors import Problem
 from bundler.fetch import read_unpacked, unpack_wheel
 from bundler.targets import LambdaTarget
@@ -160,7 +160,7 @@ def test_native_kind_reads_headers(tmp_path: Path) -> None:
 
 def test_sample_site_is_fast_and_fits_python311() -> None:
     site = next(SAMPLE_SITE.glob("site-packages"))
-    dists = [_read_distribution(d) for d in metadata.distributions(path=[str(site)])]
+    dists = [read_distribution(d) for d in metadata.distributions(path=[str(site)])]
     start = time.perf_counter()
     problems = [p for d in dists if d is not None for p in check_distribution(d, PY311)]
     elapsed = time.perf_counter() - start
