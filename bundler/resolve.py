@@ -76,7 +76,7 @@ class Declarations:
         extras: dict[str, set[str]] = {}
         base = environment.target.marker_environment()
         for declared in runtime_roots:
-            if _applies(declared.requirement, (), base):
+            if marker_applies(declared.requirement, (), base):
                 name = canonicalize_name(declared.requirement.name)
                 extras.setdefault(name, set()).update(declared.requirement.extras)
         return cls(
@@ -194,7 +194,7 @@ def _closure(
         name = queue.pop(0)
         distribution = environment.distributions[name]
         for requirement in distribution.requires:
-            if not _applies(requirement, extras[name], base):
+            if not marker_applies(requirement, extras[name], base):
                 continue
             child = canonicalize_name(requirement.name)
             if child in excluded:
@@ -228,7 +228,8 @@ def _closure(
     return chains, extras, edges
 
 
-def _applies(requirement: Requirement, extras: Iterable[str], base: dict[str, str]) -> bool:
+def marker_applies(requirement: Requirement, extras: Iterable[str], base: dict[str, str]) -> bool:
+    """Whether `requirement` holds on the target `base` for any of the requested `extras`."""
     marker: Marker | None = requirement.marker
     if marker is None:
         return True
@@ -252,7 +253,7 @@ def _closure_names(roots: Iterable[Declared], environment: Environment) -> set[s
         done.add((name, extras))
         seen.add(name)
         for requirement in environment.distributions[name].requires:
-            if _applies(requirement, extras, base):
+            if marker_applies(requirement, extras, base):
                 child = (canonicalize_name(requirement.name), frozenset(requirement.extras))
                 queue.append(child)
     return seen

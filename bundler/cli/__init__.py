@@ -9,6 +9,7 @@ from bundler.cli.audit import audit_command
 from bundler.cli.build import build_command
 from bundler.cli.manifest import manifest_command
 from bundler.cli.verify import verify_command
+from bundler.cli.why import why_command
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -20,4 +21,5 @@ def main() -> None:
 main.add_command(build_command)
 main.add_command(manifest_command)
 main.add_command(audit_command)
+main.add_command(why_command)
 main.add_command(verify_command)

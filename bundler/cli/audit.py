@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -49,12 +50,27 @@ _LIMITS = {"zipped": ZIPPED_LIMIT, "unzipped": UNZIPPED_LIMIT}
     metavar="PERCENT",
     help="Exit 1 when a function passes this share of either Lambda limit (for CI).",
 )
+@click.option(
+    "--deep",
+    is_flag=True,
+    help="Also look inside the shipped distributions (modulegraph) for imports of installed "
+    "distributions their metadata does not declare: zips that work here only by luck. "
+    "Seconds per function; needs bundler[deep].",
+)
+@click.option(
+    "--python",
+    type=click.Path(path_type=Path, exists=True),
+    help="With --deep: the environment the site was built from.  "
+    "[default: $VIRTUAL_ENV, then .venv, then this Python]",
+)
 def audit_command(
     out: Path | None,
     as_json: bool,
     html: Path | None,
     functions: tuple[str, ...],
     fail_over: float | None,
+    deep: bool,
+    python: Path | None,
 ) -> None:
     """Show what each zip built by `bundle build` weighs, and why, run from the site root.
 
@@ -77,11 +93,38 @@ def audit_command(
         write_text_atomically(root / html, audit_page(audit, root))
         click.echo(f"wrote {display_path(root / html, root)}", err=True)
     problems = list(audit.problems)
+    if deep:
+        try:
+            problems += deep_problems(audit, root, python)
+        except BundlerError as error:
+            problems += error.problems
     if fail_over is not None:
         problems += over_limits(audit, fail_over)
     echo_problems(problems, root)
     if any(p.severity == "error" for p in problems):
         sys.exit(1)
+
+
+def deep_problems(audit: SiteAudit, root: Path, python: Path | None) -> list[Problem]:
+    """`deep_look` over each audited zip; what `[tool.bundler] exclude` drops is expected."""
+    from bundler.config import SiteConfig
+    from bundler.deep import deep_look
+    from bundler.environment import Environment, Interpreter, default_python, python_in
+
+    config = SiteConfig.from_root(root)
+    interpreter = Interpreter.from_executable(python_in(python) if python else default_python(root))
+    environment = Environment.from_interpreter(interpreter)
+    problems: list[Problem] = []
+    for function in sorted(audit.functions, key=lambda f: f.name):
+        started = time.perf_counter()
+        ignore = config.settings_for(function.name).exclude
+        findings = deep_look(function.path, environment, ignore=ignore)
+        elapsed = time.perf_counter() - started
+        click.echo(
+            f"deep look into {function.name}: {len(findings)} found in {elapsed:.1f} s", err=True
+        )
+        problems += [finding.to_problem() for finding in findings]
+    return problems
 
 
 def over_limits(audit: SiteAudit, percent: float) -> list[Problem]:

@@ -1,0 +1,347 @@
+"""Why a distribution is in a function's zip (every chain), or why it is not."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import partial
+from typing import Literal
+
+from packaging.utils import canonicalize_name
+
+from bundler.analysis import Analysis, Site, analyse_function
+from bundler.environment import Environment
+from bundler.errors import BundlerError, Problem, UsageError
+from bundler.resolve import Declarations, Edge, marker_applies
+from bundler.scan import ImportSite
+
+CHAIN_LIMIT = 20
+_COUNT_LIMIT = 1000  # stop counting simple paths here: "more than" after that
+
+ReasonKind = Literal[
+    "dev-only", "type-checking", "excluded", "marker", "optional-missing",
+    "not-installed", "not-imported",
+]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Subject:
+    """What was asked about: an installed distribution, or a name nothing installs."""
+
+    query: str
+    name: str
+    display_name: str
+    version: str | None
+    module: str | None = None
+    standard_library: bool = False
+
+    @property
+    def installed(self) -> bool:
+        return self.version is not None
+
+
+@dataclass(frozen=True)
+class Chain:
+    """How a root reaches the subject: the root's origin, then each Requires-Dist step
+    (an Edge between display names).
+
+    `origin` is "import" (the root's `imports` sites), "include", or the source of a dev
+    declaration such as `[project.optional-dependencies].dev (pytest>=8)`.
+    """
+
+    root: str
+    origin: str
+    imports: tuple[ImportSite, ...] = ()
+    steps: tuple[Edge, ...] = ()
+
+
+@dataclass(frozen=True)
+class Reason:
+    """One reason a function does not ship the subject (the most specific comes first)."""
+
+    kind: ReasonKind
+    message: str
+    site: ImportSite | None = None
+    chains: tuple[Chain, ...] = ()
+
+
+@dataclass(frozen=True)
+class FunctionWhy:
+    """The subject in one function: its chains when shipped, else the reasons why not."""
+
+    function: str
+    shipped: bool
+    chains: tuple[Chain, ...] = ()
+    more_chains: int = 0
+    more_exact: bool = True
+    reasons: tuple[Reason, ...] = ()
+    problems: tuple[Problem, ...] = ()
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """The answer to `bundle why NAME`, one entry per function."""
+
+    subject: Subject
+    functions: tuple[FunctionWhy, ...]
+    shipped_by: tuple[str, ...]
+
+
+def explain(
+    site: Site, query: str, function: str | None = None, limit: int = CHAIN_LIMIT
+) -> Explanation:
+    """Explain `query` (a distribution or module name) for every function, or `function`,
+    from the analysis alone (nothing packed or written); a function whose analysis fails
+    carries its problems. Raises UsageError for an unknown function and BundlerError
+    (from find_subject) when `query` names nothing."""
+    names = sorted([f.name for f in site.discovery.functions] + list(site.discovery.failures))
+    if function is not None and function not in names:
+        close = difflib.get_close_matches(function, names, n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        raise UsageError.of(
+            f"no function named {function!r}", hint=f"{hint}functions: {', '.join(names)}"
+        )
+    analyses: dict[str, Analysis | tuple[Problem, ...]] = dict(site.discovery.failures)
+    for found in site.discovery.functions:
+        try:
+            analyses[found.name] = analyse_function(site, found)
+        except BundlerError as error:
+            analyses[found.name] = error.problems
+    done = [a for a in analyses.values() if isinstance(a, Analysis)]
+    subject = find_subject(site.environment, query, done, site.declarations)
+    if subject.standard_library:
+        return Explanation(subject, (), ())
+    shipped_by = tuple(
+        sorted(a.function.name for a in done if subject.name in a.resolution.names())
+    )
+    answers = [
+        _explain_function(site, subject, result, shipped_by, limit)
+        if isinstance(result, Analysis)
+        else FunctionWhy(name, shipped=False, problems=result)
+        for name, result in sorted(analyses.items())
+        if function is None or name == function
+    ]
+    return Explanation(subject, tuple(answers), shipped_by)
+
+
+def find_subject(
+    environment: Environment,
+    query: str,
+    analyses: Iterable[Analysis] = (),
+    declarations: Declarations | None = None,
+) -> Subject:
+    """The distribution `query` names (any spelling: `PyYAML`, `py_yaml`, `py-yaml`) or
+    owns as a module (`yaml`, `PIL.Image`); else the standard library, or a name a
+    function imports or the site declares. Raises BundlerError when it is none of them."""
+    name = canonicalize_name(query)
+    found = environment.distributions.get(name)
+    squashed = {d.name.replace("-", ""): d for d in environment.distributions.values()}
+    found = found or squashed.get(name.replace("-", ""))  # `pyyaml` asked as `py-yaml`
+    if found is not None:
+        return Subject(query, found.name, found.display_name, found.version)
+    module = query.strip()
+    owner = environment.owner_of([module])
+    if owner is not None:
+        return Subject(query, owner.name, owner.display_name, owner.version, module)
+    shared = environment.owners.get(module, ())
+    if len(shared) > 1:
+        raise BundlerError.of(
+            f"{module!r} is a namespace shared by several distributions: {', '.join(shared)}",
+            hint="ask about one of them, or about a longer module name",
+        )
+    if environment.is_stdlib(module):
+        return Subject(query, module, module, None, module, standard_library=True)
+    imported = any(
+        module in (s.module, s.top_level)
+        for a in analyses
+        for s in (*a.scan.imports, *a.scan.skipped)
+    )
+    if imported or (declarations is not None and name in declarations.declared_names):
+        return Subject(query, name, query, None, module if imported else None)
+    by_name = {d.name: d.display_name for d in environment.distributions.values()}
+    close = difflib.get_close_matches(name, sorted(by_name), n=3, cutoff=0.6)
+    hint = "check the spelling, or install it into the --python environment"
+    if close:
+        hint = f"did you mean {' or '.join(repr(by_name[c]) for c in close)}?"
+    raise BundlerError.of(
+        f"no installed distribution or module is named {query!r}, and no function imports it",
+        hint=hint,
+    )
+
+
+def _explain_function(
+    site: Site, subject: Subject, analysis: Analysis, shipped_by: Sequence[str], limit: int
+) -> FunctionWhy:
+    name = analysis.function.name
+    environment = site.environment
+    settings = analysis.function.settings
+    excluded = {canonicalize_name(n) for n in settings.exclude}
+    roots = _roots(site, analysis)
+    shipped = {k: v for k, v in roots.items() if k not in excluded}
+    if subject.name in analysis.resolution.names():
+        shipping = analysis.resolution.edges
+        chains, total, exact = find_chains(shipped, shipping, subject.name, environment, limit)
+        return FunctionWhy(name, True, chains, total - len(chains), exact)
+    reasons = (
+        [_dev_reason(site, subject, analysis)] if subject.name in site.declarations.dev else []
+    )
+    typing_only = "imported only under `if TYPE_CHECKING:`: never needed at run time"
+    reasons += [
+        Reason("type-checking", typing_only, skipped)
+        for skipped in analysis.scan.skipped
+        if _matches(skipped, subject, environment)
+    ]
+    edges, unmet = requirement_graph(environment, site.declarations.extras, roots)
+    if subject.name in excluded:
+        chains, _, _ = find_chains(roots, edges, subject.name, environment, limit)
+        if chains:
+            source = settings.source.name if settings.source else "the configuration"
+            message = f"excluded by [tool.bundler] exclude ({source}); it would ship through:"
+            reasons.append(Reason("excluded", message, chains=chains))
+    for edge in unmet if subject.installed else ():
+        if edge.child == subject.name:
+            chains, _, _ = find_chains(roots, edges, edge.parent, environment, 1)
+            message = (
+                f"{_display(environment, edge.parent)} requires it only under a marker or "
+                f"extra that does not apply to {environment.target.runtime} on linux "
+                f"{environment.target.machine}: {edge.requirement}"
+            )
+            reasons.append(Reason("marker", message, chains=chains))
+    if not subject.installed:
+        optional = "imported optionally (the code copes with ImportError), not installed"
+        reasons += [
+            Reason("optional-missing", optional, found)
+            for found in analysis.scan.imports
+            if found.optional and _matches(found, subject, environment)
+        ]
+        reasons.append(Reason("not-installed", _not_installed(site, subject)))
+    elif not reasons or reasons[-1].kind == "dev-only":
+        elsewhere = f"shipped by {', '.join(shipped_by)}" if shipped_by else "no function ships it"
+        reasons.append(Reason("not-imported", f"not imported by this function ({elsewhere})"))
+    return FunctionWhy(name, False, reasons=tuple(reasons))
+
+
+def _not_installed(site: Site, subject: Subject) -> str:
+    message = f"not installed in {site.environment.interpreter.prefix}"
+    for declared in site.config.declared:
+        if canonicalize_name(declared.requirement.name) == subject.name:
+            return f"declared in {declared.source} ({declared.requirement}) but {message}"
+    return message
+
+
+def _roots(site: Site, analysis: Analysis) -> dict[str, Chain]:
+    """Where a function's chains start: the distributions it imports, then `include`."""
+    roots = {n: Chain(n, "import", s) for n, s in sorted(analysis.resolution.imports.items())}
+    for entry in analysis.function.settings.included_distributions(site.root):
+        name = canonicalize_name(entry)
+        if name in site.environment.distributions:
+            roots.setdefault(name, Chain(name, "include"))
+    return roots
+
+
+def _dev_reason(site: Site, subject: Subject, analysis: Analysis) -> Reason:
+    """Dev-only, with the chain from the dev declaration that brings the subject."""
+    source = site.declarations.dev[subject.name]
+    sites = [s for s in analysis.scan.imports if _matches(s, subject, site.environment)]
+    message = f"dev-only: from {source}"
+    if sites:
+        message += "; imported only optionally here, so left out"
+    chains: tuple[Chain, ...] = ()
+    for declared in site.config.dev_requirements:
+        origin = f"{declared.source} ({declared.requirement})"
+        if origin == source:
+            root: str = canonicalize_name(declared.requirement.name)
+            extras = {root: frozenset(declared.requirement.extras)}
+            stub = {root: Chain(root, origin)}
+            edges, _ = requirement_graph(site.environment, site.declarations.extras, stub, extras)
+            chains, _, _ = find_chains(stub, edges, subject.name, site.environment, 1)
+            break
+    return Reason("dev-only", message, sites[0] if sites else None, chains)
+
+
+def find_chains(
+    roots: Mapping[str, Chain],
+    edges: Sequence[Edge],
+    target: str,
+    environment: Environment,
+    limit: int = CHAIN_LIMIT,
+) -> tuple[tuple[Chain, ...], int, bool]:
+    """Simple paths from `roots` (name -> chain stub) to `target`, shortest first: the
+    first `limit` chains, how many there are, and whether that count is exact."""
+    children: dict[str, list[Edge]] = {}
+    parents: dict[str, set[str]] = {}
+    for edge in edges:
+        children.setdefault(edge.parent, []).append(edge)
+        parents.setdefault(edge.child, set()).add(edge.parent)
+    reaches, queue = {target}, [target]  # only walk what can still reach the target
+    while queue:
+        for parent in parents.get(queue.pop(), ()):
+            if parent not in reaches:
+                reaches.add(parent)
+                queue.append(parent)
+    found: list[Chain] = []
+    total = 0
+    Partial = tuple[str, tuple[str, ...], tuple[Edge, ...]]
+    level: list[Partial] = [(root, (root,), ()) for root in roots if root in reaches]
+    while level and total < _COUNT_LIMIT:
+        following: list[Partial] = []
+        for node, seen, path in level:
+            if node == target:
+                total += 1
+                if len(found) < limit:
+                    stub, show = roots[seen[0]], partial(_display, environment)
+                    steps = tuple(Edge(show(e.parent), show(e.child), e.requirement) for e in path)
+                    found.append(Chain(show(stub.root), stub.origin, stub.imports, steps))
+                continue
+            for edge in sorted(children.get(node, []), key=lambda e: e.child):
+                if edge.child in reaches and edge.child not in seen:
+                    following.append((edge.child, (*seen, edge.child), (*path, edge)))
+        level = following
+    return tuple(found), total, not level
+
+
+def requirement_graph(
+    environment: Environment,
+    wanted_extras: Mapping[str, frozenset[str]],
+    roots: Iterable[str],
+    root_extras: Mapping[str, frozenset[str]] | None = None,
+) -> tuple[list[Edge], list[Edge]]:
+    """The Requires-Dist edges between installed distributions reachable from `roots` on
+    the target, `exclude` ignored; and the requirements whose marker or extra does not
+    apply there (only those whose child nothing else brings in)."""
+    base = environment.target.marker_environment()
+    extras = {
+        root: {*wanted_extras.get(root, ()), *(root_extras or {}).get(root, ())} for root in roots
+    }
+    queue = [root for root in extras if root in environment.distributions]
+    edges: list[Edge] = []
+    unmet: list[Edge] = []  # requirements whose marker or extra does not hold
+    while queue:
+        name = queue.pop(0)
+        for requirement in environment.distributions[name].requires:
+            child = canonicalize_name(requirement.name)
+            edge = Edge(name, child, str(requirement))
+            if not marker_applies(requirement, extras[name], base):
+                unmet += [] if edge in unmet else [edge]
+                continue
+            if child not in environment.distributions:
+                continue
+            if edge not in edges:
+                edges.append(edge)
+            more = {*requirement.extras, *wanted_extras.get(child, ())}
+            if child not in extras or not more <= extras[child]:
+                extras[child] = extras.get(child, set()) | more
+                queue.append(child)
+    return edges, [e for e in unmet if e.child not in extras]
+
+
+def _matches(site: ImportSite, subject: Subject, environment: Environment) -> bool:
+    if not subject.installed:
+        return subject.module in (site.module, site.top_level)
+    return any(o.name == subject.name for o in environment.owners_of(site.module, site.names))
+
+
+def _display(environment: Environment, name: str) -> str:
+    found = environment.distributions.get(name)
+    return found.display_name if found else name
