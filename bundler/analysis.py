@@ -13,6 +13,7 @@ from bundler.environment import Environment, Interpreter, default_python, python
 from bundler.errors import Problem
 from bundler.resolve import Declarations, Resolution, resolve_function
 from bundler.scan import Scan, scan_function
+from bundler.targets import LambdaTarget
 
 Progress = Callable[[str], None]
 Step = Callable[[int, int], None]
@@ -28,6 +29,7 @@ class Site:
     environment: Environment
     declarations: Declarations
     discovery: Discovery
+    target: LambdaTarget
 
     @classmethod
     def open(
@@ -36,6 +38,8 @@ class Site:
         functions_dir: Path | None = None,
         python: Path | None = None,
         progress: Progress | None = None,
+        runtime: str | None = None,
+        arch: str | None = None,
     ) -> Site:
         """Read the site's settings, index the environment and discover the functions.
 
@@ -49,7 +53,15 @@ class Site:
         if progress:
             version = ".".join(map(str, interpreter.version))
             progress(f"environment: {interpreter.executable} (Python {version})")
-        environment = Environment.from_interpreter(interpreter)
+        arch = arch or config.arch or "x86_64"
+        runtime = runtime or config.runtime
+        if runtime:
+            target = LambdaTarget.from_names(runtime, arch)
+        else:
+            target = LambdaTarget.for_python(interpreter.version, arch)
+        same_minor = interpreter.version[:2] == target.python
+        patch = interpreter.version[2] if same_minor else 0
+        environment = Environment.from_interpreter(interpreter, target.to_target(patch))
         return cls(
             root=root,
             config=config,
@@ -57,6 +69,7 @@ class Site:
             environment=environment,
             declarations=Declarations.from_config(config, environment),
             discovery=discover_functions(directory, config),
+            target=target,
         )
 
     @property

@@ -17,6 +17,7 @@ from bundler.contents import Contents, collect_contents, first_party_files
 from bundler.discover import Function
 from bundler.environment import Environment
 from bundler.errors import BundlerError, Problem, UsageError
+from bundler.fit import Fitter
 from bundler.incremental import BuildCache
 from bundler.manifest import read_manifest_names, write_manifest
 from bundler.pack import Bundle, write_zip
@@ -70,6 +71,14 @@ class BuildOptions:
     cache_dir: Path | None = None  # None: SITE/.bundle-cache
     use_cache: bool = True
     shard: tuple[int, int] | None = None  # (K, N): the K-th of N shares, 1-based
+    runtime: str | None = None  # None: [tool.bundler] runtime, else the --python's version
+    arch: str | None = None  # None: [tool.bundler] arch, else x86_64
+    fetch_wheels: bool = False  # swap in the target's wheel for what does not fit
+    compile: bool = False  # ship unchecked-hash bytecode for the target
+
+    def fingerprint(self) -> list[object]:
+        """The options that change a zip's bytes (for the function-level cache)."""
+        return [self.fetch_wheels, self.compile]
 
 
 def build(
@@ -89,7 +98,7 @@ def build(
     options = options or BuildOptions()
     root = site.resolve()
     out = (root / (out or Path("dist", "functions"))).resolve()
-    opened = Site.open(root, functions_dir, python, progress)
+    opened = Site.open(root, functions_dir, python, progress, options.runtime, options.arch)
     _check_out(out, root, opened.functions_dir.resolve())
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -99,9 +108,14 @@ def build(
             hint="choose a folder that can be created, e.g. --out dist/functions",
         ) from None
     previous = read_manifest_names(out)
-    cache = None
-    if options.use_cache:
-        cache = BuildCache(options.cache_dir or root / ".bundle-cache")
+    cache_dir = options.cache_dir or root / ".bundle-cache"
+    cache = BuildCache(cache_dir, options.fingerprint()) if options.use_cache else None
+    fitter = Fitter(
+        opened.target,
+        fetch_wheels=options.fetch_wheels,
+        cache=cache_dir,
+        compile_with=opened.environment.interpreter.executable if options.compile else None,
+    )
 
     functions = [f for f in opened.discovery.functions if in_shard(f.name, options.shard)]
     failures = {n: p for n, p in opened.discovery.failures.items() if in_shard(n, options.shard)}
@@ -111,7 +125,7 @@ def build(
     with ThreadPoolExecutor(max_workers=options.jobs or os.cpu_count() or 1) as pool:
         for function in functions:
             say(f"building {function.name}")
-        futures = [pool.submit(_build_function, opened, f, out, cache) for f in functions]
+        futures = [pool.submit(_build_function, opened, f, out, cache, fitter) for f in functions]
         for done, future in enumerate(as_completed(futures), start=1):
             builds.append(future.result())
             if step:
@@ -143,7 +157,7 @@ def in_shard(name: str, shard: tuple[int, int] | None) -> bool:
 
 
 def _build_function(
-    site: Site, function: Function, out: Path, cache: BuildCache | None
+    site: Site, function: Function, out: Path, cache: BuildCache | None, fitter: Fitter
 ) -> FunctionBuild:
     warnings: list[Problem] = []
     try:
@@ -168,10 +182,10 @@ def _build_function(
                     hit.sizes,
                     cached=True,
                 )
-        contents = collect_contents(
-            function, analysis.scan, resolution, site.environment, site.root
-        )
-        late = list(contents.warnings)
+        environment = fitter.fit(site.environment, resolution)
+        contents = collect_contents(function, analysis.scan, resolution, environment, site.root)
+        contents, notes = fitter.add_bytecode(contents)
+        late = [*contents.warnings, *notes]
         late += check_unzipped(contents, function.name, function.main_file)
 
         def check(zipped: int) -> None:

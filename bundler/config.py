@@ -58,6 +58,8 @@ class SiteConfig:
     functions: Mapping[str, FunctionSettings] = field(default_factory=dict)
     declared: tuple[Declared, ...] = ()
     warnings: tuple[Problem, ...] = ()
+    runtime: str | None = None
+    arch: str | None = None
 
     @classmethod
     def from_root(cls, root: Path) -> SiteConfig:
@@ -80,7 +82,17 @@ class SiteConfig:
 
         warnings: list[Problem] = []
         declared = read_declared(root, pyproject, warnings)
+        runtime, arch = tool.get("runtime"), tool.get("arch")
+        for key, value in (("runtime", runtime), ("arch", arch)):
+            if value is not None and not isinstance(value, str):
+                raise UsageError.of(
+                    f"`tool.bundler.{key}` must be a string",
+                    file=root / "pyproject.toml",
+                    hint='write e.g. runtime = "python3.12" and arch = "arm64"',
+                )
         return cls(
+            runtime=runtime,
+            arch=arch,
             root=root,
             functions_dir=functions_dir,
             functions_dir_source=functions_source,

@@ -13,7 +13,7 @@ import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,8 +39,9 @@ class CachedBuild:
 class BuildCache:
     """Function-level entries under `folder/functions/` (one small JSON file each)."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, options: Sequence[object] = ()) -> None:
         self.folder = folder / "functions"
+        self.options = list(options)
         self._records: dict[Path, str] = {}
 
     def key(self, site: Site, analysis: Analysis, first_party: Iterable[Path]) -> str:
@@ -60,6 +61,7 @@ class BuildCache:
             list(settings.include),
             list(settings.exclude),
             os.environ.get("SOURCE_DATE_EPOCH", ""),
+            self.options,
         ]
         digest.update(json.dumps(head).encode())
         for path in sorted(set(first_party)):

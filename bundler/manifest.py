@@ -11,6 +11,7 @@ from bundler import __version__
 from bundler.environment import Environment
 from bundler.errors import BundlerError, Problem
 from bundler.pack import write_text_atomically
+from bundler.targets import normalise_arch
 
 if TYPE_CHECKING:
     from bundler.build import FunctionBuild
@@ -53,7 +54,11 @@ def manifest_document(
     return {
         "version": MANIFEST_VERSION,
         "bundlerVersion": __version__,
-        "system": {"platform": "linux", "arch": target.machine, "runtime": target.runtime},
+        "system": {
+            "platform": "linux",
+            "arch": normalise_arch(target.machine) or target.machine,  # Lambda's names
+            "runtime": target.runtime,
+        },
         "functions": functions,
     }
 

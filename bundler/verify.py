@@ -127,7 +127,7 @@ def _verify_one(
                 name, not errors, errors[0].message if errors else detail, problems
             )
         module = str(function["handler"]).rsplit(".", 1)[0]
-        report = _run(root, module, python, invoke)
+        report = _run(root, module, python, invoke, name)
     if "error" in report:
         return FunctionCheck(name, False, str(report["error"]), problems)
     detail = f"imported in {report['millis']:.0f} ms"
@@ -159,11 +159,13 @@ def check_tree(root: Path, target: LambdaTarget) -> list[Problem]:
     return problems
 
 
-def _run(root: Path, module: str, python: Path, invoke: bool) -> dict[str, Any]:
+def _run(root: Path, module: str, python: Path, invoke: bool, name: str) -> dict[str, Any]:
+    """Import (and call) the handler; the event is a GET of the function's Netlify path."""
+    event = api_event(f"/.netlify/functions/{name}")
     try:
         done = subprocess.run(
             [str(python), "-I", "-S", "-c", _RUNNER, module, "1" if invoke else "0",
-             json.dumps(api_event())],
+             json.dumps(event)],
             capture_output=True, text=True, cwd=root, env={}, timeout=_TIMEOUT, check=False,
         )  # fmt: skip
     except subprocess.TimeoutExpired:

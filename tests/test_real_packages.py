@@ -349,11 +349,6 @@ def test_report_figures(built: Built) -> None:
     assert built.seconds < 120
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: no platform check; a wheel that needs glibc 2.27+ ships to python3.11 "
-    "Lambda (glibc 2.26) without a word",
-)
 def test_wheel_too_new_for_the_target_glibc_is_reported(tmp_path: Path) -> None:
     """pillow 12.2.0's manylinux_2_27/2_28 wheel, what pip picks on a newer host."""
     subprocess.run(

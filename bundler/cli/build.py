@@ -53,6 +53,30 @@ from bundler.report import all_problems, json_report, problem_lines, summary_tab
     help="Build only the K-th of N deterministic shares of the functions (for CI matrices; "
     "join the manifests with `bundle manifest merge`).",
 )
+@click.option(
+    "--runtime",
+    metavar="python3.X",
+    help="The Lambda runtime to build for.  [default: [tool.bundler] runtime, else the "
+    "version of --python]",
+)
+@click.option(
+    "--arch",
+    metavar="x86_64|arm64",
+    help="The Lambda architecture.  [default: [tool.bundler] arch, else x86_64]",
+)
+@click.option(
+    "--fetch-wheels",
+    is_flag=True,
+    help="Download the target's wheel (same version) for each distribution whose installed "
+    "one does not fit the runtime, e.g. arm64 binaries on an x86_64 machine.",
+)
+@click.option(
+    "--compile",
+    "compile_",
+    is_flag=True,
+    help="Ship deterministic bytecode for the target Python (faster cold starts; needs "
+    "--python of the runtime's version).",
+)
 def build_command(
     functions_dir: Path | None,
     out: Path | None,
@@ -62,6 +86,10 @@ def build_command(
     cache_dir: Path | None,
     no_cache: bool,
     shard: tuple[int, int] | None,
+    runtime: str | None,
+    arch: str | None,
+    fetch_wheels: bool,
+    compile_: bool,
 ) -> None:
     """Build one zip per function in FUNCTIONS_DIR, run from the site root.
 
@@ -71,7 +99,16 @@ def build_command(
     root = Path.cwd()
     bar = BuildProgress()
     try:
-        options = BuildOptions(jobs=jobs, cache_dir=cache_dir, use_cache=not no_cache, shard=shard)
+        options = BuildOptions(
+            jobs=jobs,
+            cache_dir=cache_dir,
+            use_cache=not no_cache,
+            shard=shard,
+            runtime=runtime,
+            arch=arch,
+            fetch_wheels=fetch_wheels,
+            compile=compile_,
+        )
         result = build(
             root, functions_dir, out, python, progress=bar.message, step=bar.step, options=options
         )

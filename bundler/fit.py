@@ -1,0 +1,125 @@
+"""Make what a function ships fit its Lambda runtime: check every distribution's binaries,
+swap in the target's wheel where asked (`--fetch-wheels`), and add bytecode (`--compile`).
+
+One `Fitter` serves a whole build: each distribution is checked (and fetched) once, however
+many functions ship it, and each file is compiled once. It is safe to call from the
+build's worker threads.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from collections.abc import Mapping
+from pathlib import Path
+
+from bundler.binaries import check_distribution
+from bundler.compile import compile_bytecode
+from bundler.contents import Contents, Entry
+from bundler.environment import Distribution, Environment
+from bundler.errors import BundlerError, Problem
+from bundler.fetch import fetch_wheel, newest_version_with_wheel
+from bundler.resolve import Resolution
+from bundler.targets import LambdaTarget
+
+
+class Fitter:
+    """Checks, fetches and compiles for one target, remembering what it has done."""
+
+    def __init__(
+        self,
+        target: LambdaTarget,
+        *,
+        fetch_wheels: bool = False,
+        cache: Path | None = None,
+        compile_with: Path | None = None,
+    ) -> None:
+        self.target = target
+        self.fetch_wheels = fetch_wheels
+        self.cache = cache
+        self.compile_with = compile_with
+        self._lock = threading.Lock()
+        self._fitted: dict[str, tuple[Distribution, tuple[Problem, ...]]] = {}
+        self._bytecode: dict[tuple[str, Path], bytes | None] = {}
+
+    def fit(self, environment: Environment, resolution: Resolution) -> Environment:
+        """`environment` with every shipped distribution replaced by one that fits the
+        target; raises BundlerError naming each one that does not (and cannot be fetched)."""
+        replaced: dict[str, Distribution] = {}
+        problems: list[Problem] = []
+        for resolved in resolution.distributions:
+            installed = environment.distributions[resolved.name]
+            with self._lock:  # one check and one download per distribution per build
+                found = self._fitted.get(resolved.name)
+                if found is None:
+                    found = self._fit_one(installed)
+                    self._fitted[resolved.name] = found
+            distribution, own = found
+            problems += own
+            if distribution is not installed:
+                replaced[resolved.name] = distribution
+        if any(p.severity == "error" for p in problems):
+            raise BundlerError(*problems)
+        if not replaced:
+            return environment
+        return dataclasses.replace(
+            environment, distributions={**environment.distributions, **replaced}
+        )
+
+    def _fit_one(self, installed: Distribution) -> tuple[Distribution, tuple[Problem, ...]]:
+        problems = check_distribution(installed, self.target)
+        if not any(p.severity == "error" for p in problems):
+            return installed, tuple(problems)
+        if not self.fetch_wheels:
+            return installed, tuple(self._with_a_version(installed, p) for p in problems)
+        if self.cache is None:  # pragma: no cover - the build always passes one
+            raise BundlerError.of("--fetch-wheels needs a cache folder")
+        fetched = fetch_wheel(installed.name, installed.version, self.target, self.cache)
+        return fetched.distribution, tuple(check_distribution(fetched.distribution, self.target))
+
+    def _with_a_version(self, installed: Distribution, problem: Problem) -> Problem:
+        """Name the newest version that has a wheel for the target (one index request)."""
+        if problem.severity != "error":
+            return problem
+        newest = newest_version_with_wheel(installed.name, self.target)
+        if newest is None or newest == installed.version:
+            return problem
+        advice = (
+            f"{installed.display_name} {newest} is the newest version with a wheel for "
+            f"{self.target.runtime} on {self.target.arch}: pin {installed.name}=={newest}"
+        )
+        hint = f"{advice}; {problem.hint}" if problem.hint else advice
+        return dataclasses.replace(problem, hint=hint)
+
+    def add_bytecode(self, contents: Contents) -> tuple[Contents, tuple[Problem, ...]]:
+        """`contents` with a `__pycache__/*.pyc` beside each `.py` (when compiling)."""
+        if self.compile_with is None:
+            return contents, ()
+        sources = [(e.arcname, e.source) for e in contents.entries if e.arcname.endswith(".py")]
+        with self._lock:
+            missing = [s for s in sources if s not in self._bytecode]
+            if missing:
+                done = compile_bytecode(missing, self.compile_with, self.target.python)
+                compiled = dict(done.entries)
+                for arcname, source in missing:
+                    self._bytecode[(arcname, source)] = compiled.get(_pyc_name(arcname, self))
+                notes = done.skipped
+            else:
+                notes = ()
+            found = {s: self._bytecode[s] for s in sources}
+        owners: Mapping[str, str] = {e.arcname: e.owner for e in contents.entries}
+        added = [
+            Entry(_pyc_name(arcname, self), source, owners[arcname], len(data), False, data)
+            for (arcname, source), data in found.items()
+            if data is not None
+        ]
+        entries = sorted((*contents.entries, *added), key=lambda e: e.arcname)
+        return Contents(tuple(entries), contents.warnings), tuple(notes)
+
+
+def _pyc_name(arcname: str, fitter: Fitter) -> str:
+    """`a/b.py` -> `a/__pycache__/b.cpython-311.pyc`, as the target's importer looks."""
+    folder, _, name = arcname.rpartition("/")
+    tag = f"cpython-{fitter.target.python[0]}{fitter.target.python[1]}"
+    pyc = f"__pycache__/{name[:-3]}.{tag}.pyc"
+    return f"{folder}/{pyc}" if folder else pyc
