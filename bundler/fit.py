@@ -84,11 +84,10 @@ class Fitter:
         newest = newest_version_with_wheel(installed.name, self.target)
         if newest is None or newest == installed.version:
             return problem
-        advice = (
+        hint = (
             f"{installed.display_name} {newest} is the newest version with a wheel for "
             f"{self.target.runtime} on {self.target.arch}: pin {installed.name}=={newest}"
         )
-        hint = f"{advice}; {problem.hint}" if problem.hint else advice
         return dataclasses.replace(problem, hint=hint)
 
     def add_bytecode(self, contents: Contents) -> tuple[Contents, tuple[Problem, ...]]:
