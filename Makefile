@@ -32,7 +32,7 @@ browser:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
 ## test: set up and run the whole suite (slow end-to-end tests included)
-test: $(BIN)/.installed browser
+test: $(BIN)/.installed $(SITE_VENV)/.installed browser
 	$(BIN)/python -m pytest
 
 ## test-fast: the suite without the end-to-end tests that install from PyPI
