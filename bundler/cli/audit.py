@@ -13,7 +13,7 @@ import click
 
 from bundler.audit import FunctionAudit, SiteAudit, Weight, audit_site
 from bundler.check import UNZIPPED_LIMIT, ZIPPED_LIMIT, human_size
-from bundler.cli.output import echo_problems
+from bundler.cli.output import echo_problems, python_option
 from bundler.errors import BundlerError, Problem, display_path
 from bundler.pack import write_text_atomically
 from bundler.treemap import audit_page
@@ -57,12 +57,7 @@ _LIMITS = {"zipped": ZIPPED_LIMIT, "unzipped": UNZIPPED_LIMIT}
     "distributions their metadata does not declare: zips that work here only by luck. "
     "Seconds per function; needs bundler[deep].",
 )
-@click.option(
-    "--python",
-    type=click.Path(path_type=Path, exists=True),
-    help="With --deep: the environment the site was built from.  "
-    "[default: $VIRTUAL_ENV, then .venv, then this Python]",
-)
+@python_option("With --deep: the environment the site was built from.")
 def audit_command(
     out: Path | None,
     as_json: bool,

@@ -10,7 +10,13 @@ from pathlib import Path
 import click
 
 from bundler.build import BuildOptions, build
-from bundler.cli.output import BuildProgress, echo_problems, github_annotation, in_github_actions
+from bundler.cli.output import (
+    BuildProgress,
+    echo_problems,
+    github_annotation,
+    in_github_actions,
+    python_option,
+)
 from bundler.errors import BundlerError, Problem
 from bundler.report import all_problems, json_report, problem_lines, summary_table
 
@@ -26,12 +32,7 @@ from bundler.report import all_problems, json_report, problem_lines, summary_tab
     type=click.Path(path_type=Path, dir_okay=True, file_okay=False),
     help="Folder for NAME.zip and manifest.json.  [default: dist/functions]",
 )
-@click.option(
-    "--python",
-    type=click.Path(path_type=Path, exists=True),
-    help="Interpreter (or virtualenv) holding the site's packages.  "
-    "[default: $VIRTUAL_ENV, then .venv, then this Python]",
-)
+@python_option()
 @click.option("--json", "as_json", is_flag=True, help="Print the build report as JSON.")
 @click.option(
     "-j",

@@ -5,15 +5,28 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 import click
+from click.decorators import FC
 
 from bundler.errors import Problem, display_path
 
 PROGRESS_BAR_MIN_FUNCTIONS = 4
+_PYTHON_DEFAULT = "[default: $VIRTUAL_ENV, then .venv, then this Python]"
+
+
+def python_option(
+    what: str = "Interpreter (or virtualenv) holding the site's packages.",
+) -> Callable[[FC], FC]:
+    """The `--python` option every command shares, with `what` it is for."""
+    return click.option(
+        "--python",
+        type=click.Path(path_type=Path, exists=True),
+        help=f"{what}  {_PYTHON_DEFAULT}",
+    )
 
 
 def echo_problems(problems: Iterable[Problem], root: Path) -> None:

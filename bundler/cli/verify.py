@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from bundler.cli.output import echo_problems
+from bundler.cli.output import echo_problems, python_option
 from bundler.environment import default_python, python_in
 from bundler.errors import BundlerError
 from bundler.verify import verify_bundles
@@ -21,12 +21,7 @@ from bundler.verify import verify_bundles
     show_default=True,
     help="Folder holding manifest.json and the zips.",
 )
-@click.option(
-    "--python",
-    type=click.Path(path_type=Path, exists=True),
-    help="Interpreter (or virtualenv) of the runtime's Python version.  "
-    "[default: $VIRTUAL_ENV, then .venv, then this Python]",
-)
+@python_option("Interpreter (or virtualenv) of the runtime's Python version.")
 @click.option(
     "--invoke", is_flag=True, help="Also call each handler with an API Gateway GET / event."
 )

@@ -11,7 +11,7 @@ import click
 from packaging.utils import canonicalize_name
 
 from bundler.analysis import Site
-from bundler.cli.output import echo_problems
+from bundler.cli.output import echo_problems, python_option
 from bundler.errors import BundlerError, display_path
 from bundler.why import Chain, Explanation, FunctionWhy, Reason, explain
 
@@ -26,12 +26,7 @@ JSON_VERSION = 1
     type=click.Path(path_type=Path, file_okay=False),
 )
 @click.option("--function", "function", metavar="FN", help="Explain only function FN.")
-@click.option(
-    "--python",
-    type=click.Path(path_type=Path, exists=True),
-    help="Interpreter (or virtualenv) holding the site's packages.  "
-    "[default: $VIRTUAL_ENV, then .venv, then this Python]",
-)
+@python_option()
 @click.option("--json", "as_json", is_flag=True, help="Print the explanation as JSON.")
 def why_command(
     name: str,
