@@ -6,7 +6,7 @@ SITE := sample_site
 SITE_VENV := $(SITE)/.venv
 PIP_COMPILE := $(abspath $(BIN))/pip-compile --quiet --strip-extras --no-emit-index-url --no-emit-find-links
 
-.PHONY: all bundle test test-fast check lint format typecheck lock clean browser
+.PHONY: all bundle test test-fast check lint format typecheck lock clean browser bench
 
 all: check
 
@@ -58,6 +58,11 @@ lock: $(BIN)/.installed
 	cd $(SITE) && $(PIP_COMPILE) --output-file requirements.txt pyproject.toml
 	cd $(SITE) && $(PIP_COMPILE) --extra dev --output-file requirements-dev.txt \
 		pyproject.toml requirements-dev.in
+
+## bench: this tool cold, warm and after one change, against SAM-like and naive baselines
+## and the floor (deflating every distinct file once), at 10, 50 and 200 functions
+bench: $(BIN)/.installed
+	$(BIN)/python bench/run.py --sizes 10,50,200 --repeat 3
 
 clean:
 	rm -rf $(VENV) $(SITE_VENV) $(SITE)/dist .pytest_cache .mypy_cache .ruff_cache

@@ -20,7 +20,7 @@ from bundler.errors import BundlerError, Problem, UsageError
 from bundler.fit import Fitter
 from bundler.incremental import BuildCache
 from bundler.manifest import read_manifest_names, write_manifest
-from bundler.pack import Bundle, write_zip
+from bundler.pack import Bundle, Packer
 from bundler.resolve import Resolution
 
 
@@ -122,10 +122,14 @@ def build(
     builds: list[FunctionBuild] = [FunctionBuild(n, problems=p) for n, p in failures.items()]
     if step:
         step(0, len(functions))
-    with ThreadPoolExecutor(max_workers=options.jobs or os.cpu_count() or 1) as pool:
+    packer = Packer(cache_dir if options.use_cache else None)
+    jobs = options.jobs or os.cpu_count() or 1
+    with packer, ThreadPoolExecutor(max_workers=jobs) as pool:
         for function in functions:
             say(f"building {function.name}")
-        futures = [pool.submit(_build_function, opened, f, out, cache, fitter) for f in functions]
+        futures = [
+            pool.submit(_build_function, opened, f, out, cache, fitter, packer) for f in functions
+        ]
         for done, future in enumerate(as_completed(futures), start=1):
             builds.append(future.result())
             if step:
@@ -157,7 +161,12 @@ def in_shard(name: str, shard: tuple[int, int] | None) -> bool:
 
 
 def _build_function(
-    site: Site, function: Function, out: Path, cache: BuildCache | None, fitter: Fitter
+    site: Site,
+    function: Function,
+    out: Path,
+    cache: BuildCache | None,
+    fitter: Fitter,
+    packer: Packer,
 ) -> FunctionBuild:
     warnings: list[Problem] = []
     try:
@@ -191,7 +200,7 @@ def _build_function(
         def check(zipped: int) -> None:
             late.extend(check_zipped(zipped, contents, function.name, function.main_file))
 
-        bundle = write_zip(contents, destination, check=check)
+        bundle = packer.write_zip(contents, destination, check=check)
         sizes = contents.bytes_by_owner()
         if cache is not None and key is not None:
             cache.store(key, bundle, sizes, late)

@@ -1,22 +1,24 @@
-"""Write deterministic zips: sorted entries, fixed times and modes, atomic renames."""
+"""Write deterministic zips: sorted entries, fixed times and modes, atomic renames.
+
+Compression goes through `bundler.blobs`: a `Packer` shared by every function of a
+build deflates each distinct file once (`bundler.zipwriter` copies the deflated bytes).
+"""
 
 from __future__ import annotations
 
-import hashlib
 import os
-import shutil
 import tempfile
 import time
-import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from bundler.blobs import DEFAULT_LEVEL, BlobStore
 from bundler.contents import Contents
+from bundler.zipwriter import ZipWriter
 
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 ZIP_END = (2107, 12, 31, 23, 59, 58)  # the last time a zip's DOS date can hold
-_CHUNK = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -47,45 +49,73 @@ def zip_timestamp() -> tuple[int, int, int, int, int, int]:
     return min(max(stamp, ZIP_EPOCH), ZIP_END)
 
 
+class Packer:
+    """Writes the zips of one build over one blob store: each distinct file is
+    compressed once, and its deflated bytes are copied into every zip that holds it.
+
+    `cache_dir` keeps the blobs between builds (None: for this packer only). Safe to
+    call from several threads at once; use as a context manager, or call `close()`.
+    """
+
+    def __init__(self, cache_dir: Path | None = None, *, level: int = DEFAULT_LEVEL) -> None:
+        self.store = BlobStore(cache_dir, level=level)
+
+    def __enter__(self) -> Packer:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Drop the blobs held in memory and any temporary files."""
+        self.store.close()
+
+    def write_zip(
+        self,
+        contents: Contents,
+        destination: Path,
+        *,
+        check: Callable[[int], object] | None = None,
+    ) -> Bundle:
+        """Write `contents` to `destination` through a temporary file renamed into place.
+
+        `check(zipped_size)` runs before the rename; if it raises, nothing is left behind.
+        """
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        stamp = zip_timestamp()
+        handle, temporary = tempfile.mkstemp(prefix=f".{destination.name}.", dir=destination.parent)
+        try:
+            try:
+                writer = ZipWriter(handle, stamp)
+                for entry in contents.entries:
+                    if entry.data is not None:
+                        member = self.store.deflate_bytes(entry.data)
+                    else:
+                        member = self.store.deflate_file(entry.source, entry.size)
+                    writer.add(entry.arcname, member, executable=entry.executable)
+                digest = writer.finish()
+            finally:
+                os.close(handle)
+            zipped = writer.position
+            if check is not None:
+                check(zipped)
+            os.chmod(temporary, 0o644)
+            os.replace(temporary, destination)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+        return Bundle(destination, digest, zipped, contents.unzipped, len(contents.entries))
+
+
 def write_zip(
     contents: Contents,
     destination: Path,
     *,
     check: Callable[[int], object] | None = None,
 ) -> Bundle:
-    """Write `contents` to `destination` through a temporary file renamed into place.
-
-    `check(zipped_size)` runs before the rename; if it raises, nothing is left behind.
-    """
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    stamp = zip_timestamp()
-    handle, temporary = tempfile.mkstemp(prefix=f".{destination.name}.", dir=destination.parent)
-    os.close(handle)
-    try:
-        with zipfile.ZipFile(temporary, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-            for entry in contents.entries:
-                info = zipfile.ZipInfo(entry.arcname, date_time=stamp)
-                info.compress_type = zipfile.ZIP_DEFLATED
-                info.create_system = 3  # unix, so that the modes below are honoured
-                mode = 0o755 if entry.executable else 0o644
-                info.external_attr = (0o100000 | mode) << 16
-                info.file_size = entry.size  # lets zipfile choose zip64 up front
-                with archive.open(info, "w") as target:
-                    if entry.data is not None:
-                        target.write(entry.data)
-                    else:
-                        with entry.source.open("rb") as source:
-                            shutil.copyfileobj(source, target, _CHUNK)
-        zipped = os.path.getsize(temporary)
-        if check is not None:
-            check(zipped)
-        digest = _sha256(Path(temporary))
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, destination)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return Bundle(destination, digest, zipped, contents.unzipped, len(contents.entries))
+    """Write one zip with a packer of its own (see `Packer.write_zip`); no cache."""
+    with Packer() as packer:
+        return packer.write_zip(contents, destination, check=check)
 
 
 def write_text_atomically(destination: Path, text: str) -> None:
@@ -100,11 +130,3 @@ def write_text_atomically(destination: Path, text: str) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        while block := stream.read(_CHUNK):
-            digest.update(block)
-    return digest.hexdigest()

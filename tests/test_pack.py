@@ -7,13 +7,16 @@ import shutil
 import stat
 import subprocess
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from bundler.contents import Contents, Entry
 from bundler.errors import BundlerError, Problem
-from bundler.pack import ZIP_EPOCH, write_text_atomically, write_zip, zip_timestamp
+from bundler.pack import ZIP_EPOCH, Packer, write_text_atomically, write_zip, zip_timestamp
 
 
 def make_contents(
@@ -187,3 +190,92 @@ def test_write_text_atomically_failure_leaves_the_old_file(tmp_path: Path) -> No
         write_text_atomically(destination, "bad \udc80 surrogate")
     assert destination.read_text() == "old\n"
     assert [p.name for p in tmp_path.iterdir()] == ["manifest.json"]
+
+
+def test_a_packer_compresses_shared_files_once(tmp_path: Path) -> None:
+    contents = make_contents(tmp_path, FILES)
+    with Packer() as packer:
+        one = packer.write_zip(contents, tmp_path / "one.zip")
+        two = packer.write_zip(contents, tmp_path / "two.zip")
+        assert packer.store.stats.compressed == len(set(FILES.values()))
+    assert one.sha256 == two.sha256 == write_zip(contents, tmp_path / "alone.zip").sha256
+
+
+def test_in_memory_members(tmp_path: Path) -> None:
+    contents = make_contents(tmp_path, FILES)
+    record = Entry("pkg-1.0.dist-info/RECORD", tmp_path / "nowhere", "pkg", 7, False, b"a,b,c\n")
+    with_record = Contents(tuple(sorted((*contents.entries, record), key=lambda e: e.arcname)))
+    write_zip(with_record, tmp_path / "fn.zip")
+    with zipfile.ZipFile(tmp_path / "fn.zip") as archive:
+        assert archive.read("pkg-1.0.dist-info/RECORD") == b"a,b,c\n"
+        assert archive.namelist() == sorted([*FILES, "pkg-1.0.dist-info/RECORD"])
+
+
+def test_same_bytes_with_a_cold_a_warm_and_no_cache(tmp_path: Path) -> None:
+    contents = make_contents(tmp_path, FILES, executable=("pkg/tool.sh",))
+    cache = tmp_path / "cache"
+    plain = write_zip(contents, tmp_path / "plain.zip")
+    with Packer(cache) as packer:
+        cold = packer.write_zip(contents, tmp_path / "cold.zip")
+    with Packer(cache) as packer:
+        warm = packer.write_zip(contents, tmp_path / "warm.zip")
+        assert packer.store.stats.compressed == 0
+        assert packer.store.stats.loaded == len(set(FILES.values()))
+    assert plain.sha256 == cold.sha256 == warm.sha256
+    assert (tmp_path / "plain.zip").read_bytes() == (tmp_path / "warm.zip").read_bytes()
+
+
+def test_a_damaged_cache_never_reaches_the_zip(tmp_path: Path) -> None:
+    contents = make_contents(tmp_path, FILES)
+    cache = tmp_path / "cache"
+    with Packer(cache) as packer:
+        good = packer.write_zip(contents, tmp_path / "good.zip")
+    for blob in (p for p in cache.rglob("*") if p.is_file()):
+        data = bytearray(blob.read_bytes())
+        data[-1] ^= 0x55  # one bit flipped in the compressed bytes
+        blob.write_bytes(bytes(data))
+    with Packer(cache) as packer:
+        again = packer.write_zip(contents, tmp_path / "again.zip")
+        assert packer.store.stats.repaired == len(set(FILES.values()))
+    assert again.sha256 == good.sha256
+    with zipfile.ZipFile(tmp_path / "again.zip") as archive:
+        assert archive.testzip() is None
+
+
+def test_threads_share_one_packer(tmp_path: Path) -> None:
+    files = {f"mod{i}.py": (b"x = %d\n" % (i % 3)) * (100 + i % 3) for i in range(40)}
+    contents = make_contents(tmp_path, {**FILES, **files})
+    expected = write_zip(contents, tmp_path / "serial.zip").sha256
+    with Packer(tmp_path / "cache") as packer, ThreadPoolExecutor(4) as pool:
+        bundles = list(
+            pool.map(lambda i: packer.write_zip(contents, tmp_path / f"fn{i}.zip"), range(8))
+        )
+        assert packer.store.stats.compressed == len(set(FILES.values()) | set(files.values()))
+    assert {b.sha256 for b in bundles} == {expected}
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    files=st.dictionaries(
+        st.text(
+            st.characters(blacklist_categories=("Cs",), blacklist_characters="\0\\/."),
+            min_size=1,
+            max_size=12,
+        ),
+        st.one_of(
+            st.just(b""), st.binary(max_size=2000), st.binary(max_size=4).map(lambda b: b * 999)
+        ),
+        max_size=6,
+    )
+)
+def test_random_files_read_back_equal(
+    tmp_path_factory: pytest.TempPathFactory, files: dict[str, bytes]
+) -> None:
+    folder = tmp_path_factory.mktemp("random")
+    contents = make_contents(folder, files)
+    write_zip(contents, folder / "fn.zip")
+    with zipfile.ZipFile(folder / "fn.zip") as archive:
+        assert archive.testzip() is None
+        assert {n: archive.read(n) for n in archive.namelist()} == files

@@ -1,0 +1,346 @@
+"""A content-addressed store of deflated file contents: each distinct content compressed once.
+
+The key is the sha256 of a file's bytes (always hashed here, never taken from a RECORD:
+an installed file edited after installation must ship as it is on disk) and the
+compression level; the value is the raw deflate stream with its CRC-32 and sizes, ready
+for `bundler.zipwriter`. One run keeps what it found in memory; a cache folder keeps it
+between runs, one file per blob:
+
+    <cache>/blobs/zlib-<version>/level-<n>/<2 hex>/<62 hex>
+
+    header: magic, content sha256, level, crc32, size, compressed size, and a check:
+            sha256(the header fields before it + sha256(compressed bytes))
+    then the compressed bytes
+
+Blobs are written to a temporary name and renamed into place, so builds running at the
+same time never see half a blob. Every blob read from the folder is checked against its
+header once per run; a damaged one is deleted and compressed again, never shipped. The
+zlib version is part of the path: another zlib may compress differently, and a warm
+cache must give the same bytes as a cold build.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import struct
+import tempfile
+import threading
+import weakref
+import zlib
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from bundler.errors import BundlerError, Problem
+from bundler.zipwriter import Deflated
+
+DEFAULT_LEVEL = 6  # zlib's default, what zipfile's ZIP_DEFLATED uses
+_MAGIC = b"BNDLBLB1"
+_HEADER = struct.Struct("<8s32sBIQQ32s")
+_CHUNK = 1024 * 1024
+_WHOLE = 8 * 1024 * 1024  # files up to this size are read whole, larger ones streamed
+_SMALL = 64 * 1024  # compressed blobs up to this size may stay in memory...
+_MEMORY_BUDGET = 64 * 1024 * 1024  # ...up to this many bytes in all
+
+
+@dataclass
+class BlobStats:
+    """What a store did in one run."""
+
+    compressed: int = 0  # distinct contents deflated
+    compressed_bytes: int = 0  # their uncompressed size
+    loaded: int = 0  # blobs found in the cache folder
+    reused: int = 0  # requests answered from memory
+    repaired: int = 0  # damaged blobs deleted and compressed again
+
+
+class BlobStore:
+    """Deflated contents by sha256, for one build; safe to call from several threads.
+
+    `folder` is the cache folder (blobs go under `folder/blobs`), or None for no cache:
+    large blobs then spill to a temporary folder removed by `close()`.
+    """
+
+    def __init__(self, folder: Path | None, *, level: int = DEFAULT_LEVEL) -> None:
+        if not 0 <= level <= 9:
+            raise ValueError(f"compression level {level} is not between 0 and 9")
+        self.level = level
+        self.stats = BlobStats()
+        self._persistent = folder is not None
+        if folder is not None:
+            self._root = folder / "blobs" / f"zlib-{zlib.ZLIB_RUNTIME_VERSION}" / f"level-{level}"
+        else:
+            self._root = Path(tempfile.mkdtemp(prefix="bundler-blobs-"))
+        self._cleanup = (
+            None
+            if folder is not None
+            else weakref.finalize(self, shutil.rmtree, self._root, ignore_errors=True)
+        )
+        self._lock = threading.Lock()
+        self._key_locks: dict[bytes, threading.Lock] = {}
+        self._by_digest: dict[bytes, Deflated] = {}
+        self._by_source: dict[tuple[str, int], Deflated] = {}
+        self._memory = 0
+        self._folders: set[Path] = set()
+
+    def close(self) -> None:
+        """Forget this run's blobs and remove the temporary folder, if any."""
+        if self._cleanup is not None:
+            self._cleanup()
+        with self._lock:
+            self._by_digest.clear()
+            self._by_source.clear()
+            self._memory = 0
+
+    def deflate_bytes(self, data: bytes) -> Deflated:
+        """The deflated form of `data` (an in-memory member such as a rewritten RECORD)."""
+        digest = hashlib.sha256(data).digest()
+        return self._get(digest, lambda: self._compress_bytes(digest, data))
+
+    def deflate_file(self, path: Path, size: int) -> Deflated:
+        """The deflated form of the file `path`, whose size was `size` when listed.
+
+        Within one run a file is read once: later calls with the same path and size
+        are answered from memory (files are not expected to change during a build).
+        """
+        source = (str(path), size)
+        with self._lock:
+            found = self._by_source.get(source)
+            if found is not None:
+                self.stats.reused += 1
+                return found
+        if size <= _WHOLE:
+            with path.open("rb") as stream:
+                data = stream.read()
+            digest = hashlib.sha256(data).digest()
+            blob = self._get(digest, lambda: self._compress_bytes(digest, data))
+        else:
+            digest = _hash_file(path)
+            blob = self._get(digest, lambda: self._compress_file(digest, path))
+        with self._lock:
+            self._by_source[source] = blob
+        return blob
+
+    def _get(self, digest: bytes, compress: Callable[[], Deflated]) -> Deflated:
+        """From memory, else the cache folder, else `compress()`: once per digest."""
+        with self._lock:
+            found = self._by_digest.get(digest)
+            if found is not None:
+                self.stats.reused += 1
+                return found
+            key_lock = self._key_locks.setdefault(digest, threading.Lock())
+        with key_lock:
+            with self._lock:
+                found = self._by_digest.get(digest)
+            if found is not None:
+                with self._lock:
+                    self.stats.reused += 1
+                return found
+            blob = self._load(digest) if self._persistent else None
+            if blob is None:
+                blob = compress()
+            with self._lock:
+                self._by_digest[digest] = blob
+                self._key_locks.pop(digest, None)
+        return blob
+
+    def _path(self, digest: bytes) -> Path:
+        name = digest.hex()
+        return self._root / name[:2] / name[2:]
+
+    def _load(self, digest: bytes) -> Deflated | None:
+        """The blob from the cache folder, checked; None if absent or damaged (deleted)."""
+        path = self._path(digest)
+        try:
+            with path.open("rb") as stream:
+                header = stream.read(_HEADER.size)
+                fields = self._fields(digest, header, os.fstat(stream.fileno()).st_size)
+                if fields is None:
+                    raise _Damaged
+                crc, size, compressed_size, check = fields
+                compressed = hashlib.sha256()
+                keep = self._reserve(compressed_size)
+                data = bytearray()
+                for block in iter(lambda: stream.read(_CHUNK), b""):
+                    compressed.update(block)
+                    if keep:
+                        data += block
+                if _check_of(header[: -len(check)], compressed) != check:
+                    self._release(compressed_size if keep else 0)
+                    raise _Damaged
+        except FileNotFoundError:
+            return None
+        except _Damaged:
+            path.unlink(missing_ok=True)
+            with self._lock:
+                self.stats.repaired += 1
+            return None
+        except OSError as error:
+            raise _cache_error(path, error) from None
+        with self._lock:
+            self.stats.loaded += 1
+        if keep:
+            return Deflated(crc, size, compressed_size, data=bytes(data))
+        return Deflated(crc, size, compressed_size, path=path, offset=_HEADER.size)
+
+    def _fields(
+        self, digest: bytes, header: bytes, file_size: int
+    ) -> tuple[int, int, int, bytes] | None:
+        """(crc32, size, compressed size, check) from a blob's header, if it fits the file."""
+        if len(header) != _HEADER.size:
+            return None
+        magic, key, level, crc, size, compressed_size, check = _HEADER.unpack(header)
+        if magic != _MAGIC or key != digest or level != self.level:
+            return None
+        if file_size != _HEADER.size + compressed_size:
+            return None
+        return crc, size, compressed_size, check
+
+    def _compress_bytes(self, digest: bytes, data: bytes) -> Deflated:
+        compressor = zlib.compressobj(self.level, zlib.DEFLATED, -15)
+        compressed = compressor.compress(data) + compressor.flush()
+        crc, size = zlib.crc32(data), len(data)
+        self._count(size)
+        keep = self._reserve(len(compressed))
+        if keep and not self._persistent:
+            return Deflated(crc, size, len(compressed), data=compressed)
+        path, _ = self._publish(digest, (compressed,), lambda: (crc, size))
+        if keep:
+            return Deflated(crc, size, len(compressed), data=compressed)
+        return Deflated(crc, size, len(compressed), path=path, offset=_HEADER.size)
+
+    def _compress_file(self, digest: bytes, path: Path) -> Deflated:
+        """Stream a large file through zlib into the blob file, never whole in memory."""
+        compressor = zlib.compressobj(self.level, zlib.DEFLATED, -15)
+        crc = size = 0
+
+        def blocks() -> Iterator[bytes]:
+            nonlocal crc, size
+            check = hashlib.sha256()
+            for block in _read_blocks(path):
+                check.update(block)
+                crc = zlib.crc32(block, crc)
+                size += len(block)
+                yield compressor.compress(block)
+            if check.digest() != digest:
+                raise BundlerError(
+                    Problem(
+                        "this file changed while it was being bundled",
+                        file=path,
+                        hint="build again once nothing writes to the environment",
+                    )
+                )
+            yield compressor.flush()
+
+        try:
+            blob_path, compressed_size = self._publish(digest, blocks(), lambda: (crc, size))
+        except _SourceFailed as failed:
+            raise failed.error from None
+        self._count(size)
+        return Deflated(crc, size, compressed_size, path=blob_path, offset=_HEADER.size)
+
+    def _publish(
+        self, digest: bytes, blocks: Iterable[bytes], sizes: Callable[[], tuple[int, int]]
+    ) -> tuple[Path, int]:
+        """Write a blob file through a temporary name renamed into place.
+
+        `sizes()` gives (crc32, size) of the content once `blocks` are exhausted.
+        Returns the blob's path and its compressed size.
+        """
+        final = self._path(digest)
+        try:
+            if final.parent not in self._folders:  # mkdir costs as much as a small write
+                final.parent.mkdir(parents=True, exist_ok=True)
+                self._folders.add(final.parent)
+            handle, temporary = tempfile.mkstemp(prefix=".tmp-", dir=final.parent)
+        except OSError as error:
+            raise _cache_error(final.parent, error) from None
+        try:
+            with os.fdopen(handle, "wb") as stream:
+                stream.write(bytes(_HEADER.size))
+                compressed = hashlib.sha256()  # of the compressed bytes, then with the header
+                compressed_size = 0
+                for block in blocks:
+                    compressed.update(block)
+                    compressed_size += len(block)
+                    stream.write(block)
+                crc, size = sizes()
+                fields = (_MAGIC, digest, self.level, crc, size, compressed_size)
+                header = _HEADER.pack(*fields, bytes(32))[:-32]
+                stream.seek(0)
+                stream.write(header + _check_of(header, compressed))
+            os.chmod(temporary, 0o644)
+            os.replace(temporary, final)
+        except OSError as error:
+            Path(temporary).unlink(missing_ok=True)
+            raise _cache_error(final, error) from None
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+        return final, compressed_size
+
+    def _reserve(self, size: int) -> bool:
+        """Whether a blob of `size` compressed bytes may stay in memory (and count it)."""
+        if size > _SMALL:
+            return False
+        with self._lock:
+            if self._memory + size > _MEMORY_BUDGET:
+                return False
+            self._memory += size
+            return True
+
+    def _release(self, size: int) -> None:
+        with self._lock:
+            self._memory -= size
+
+    def _count(self, size: int) -> None:
+        with self._lock:
+            self.stats.compressed += 1
+            self.stats.compressed_bytes += size
+
+
+class _Damaged(Exception):
+    """A blob file whose header or bytes do not check out."""
+
+
+class _SourceFailed(Exception):
+    """Reading the file being compressed failed (not the cache: its error stays its own)."""
+
+    def __init__(self, error: OSError) -> None:
+        super().__init__(error)
+        self.error = error
+
+
+def _read_blocks(path: Path) -> Iterator[bytes]:
+    try:
+        with path.open("rb") as stream:
+            yield from iter(lambda: stream.read(_CHUNK), b"")
+    except OSError as error:
+        raise _SourceFailed(error) from error
+
+
+def _check_of(header: bytes, compressed: hashlib._Hash) -> bytes:
+    """The check of a blob file: sha256 over its header fields, then its compressed bytes."""
+    check = hashlib.sha256(header)
+    check.update(compressed.digest())
+    return check.digest()
+
+
+def _hash_file(path: Path) -> bytes:
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        for block in iter(lambda: stream.read(_CHUNK), b""):
+            digest.update(block)
+    return digest.digest()
+
+
+def _cache_error(path: Path, error: OSError) -> BundlerError:
+    return BundlerError(
+        Problem(
+            f"cannot use the cache folder: {error.strerror or error}",
+            file=path,
+            hint="make it writable, choose another with --cache-dir, or build with --no-cache",
+        )
+    )

@@ -1,0 +1,264 @@
+"""The blob store: each content deflated once, kept between runs, never shipped damaged."""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import sys
+import threading
+import zlib
+from pathlib import Path
+
+import pytest
+
+from bundler import blobs
+from bundler.blobs import BlobStats, BlobStore
+from bundler.errors import BundlerError
+from bundler.zipwriter import Deflated
+
+TEXT = b"import json\n\ndef handler(event, context):\n    return json.dumps(event)\n" * 50
+
+
+def inflate(member: Deflated) -> bytes:
+    if member.data is not None:
+        compressed = member.data
+    else:
+        assert member.path is not None
+        with member.path.open("rb") as stream:
+            stream.seek(member.offset)
+            compressed = stream.read(member.compressed_size)
+    assert len(compressed) == member.compressed_size
+    data = zlib.decompress(compressed, -15)
+    assert (len(data), zlib.crc32(data)) == (member.size, member.crc32)
+    return data
+
+
+def blob_files(cache: Path) -> list[Path]:
+    return sorted(p for p in (cache / "blobs").rglob("*") if p.is_file())
+
+
+def test_deflates_bytes_and_files(tmp_path: Path) -> None:
+    source = tmp_path / "mod.py"
+    source.write_bytes(TEXT)
+    store = BlobStore(None)
+    assert inflate(store.deflate_bytes(TEXT)) == TEXT
+    assert inflate(store.deflate_file(source, len(TEXT))) == TEXT
+    assert inflate(store.deflate_bytes(b"")) == b""
+    assert store.stats == BlobStats(compressed=2, compressed_bytes=len(TEXT), reused=1)
+
+
+def test_same_content_compressed_once_per_run(tmp_path: Path) -> None:
+    for name in ("a.py", "b.py"):
+        (tmp_path / name).write_bytes(TEXT)
+    store = BlobStore(None)
+    first = store.deflate_file(tmp_path / "a.py", len(TEXT))
+    assert store.deflate_file(tmp_path / "b.py", len(TEXT)) is first
+    assert store.deflate_file(tmp_path / "a.py", len(TEXT)) is first
+    assert (store.stats.compressed, store.stats.reused) == (1, 2)
+
+
+def test_the_level_is_honoured(tmp_path: Path) -> None:
+    stored = BlobStore(None, level=0).deflate_bytes(TEXT)
+    best = BlobStore(None, level=9).deflate_bytes(TEXT)
+    assert stored.compressed_size > len(TEXT) > best.compressed_size
+    assert inflate(stored) == inflate(best) == TEXT
+    with pytest.raises(ValueError, match="compression level 10 is not between 0 and 9"):
+        BlobStore(None, level=10)
+
+
+def test_the_cache_folder_serves_the_next_run(tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    first = BlobStore(cache).deflate_bytes(TEXT)
+    [path] = blob_files(cache)
+    digest = hashlib.sha256(TEXT).hexdigest()
+    assert path.relative_to(cache).as_posix() == (
+        f"blobs/zlib-{zlib.ZLIB_RUNTIME_VERSION}/level-6/{digest[:2]}/{digest[2:]}"
+    )
+    again = BlobStore(cache)
+    assert again.deflate_bytes(TEXT) == first
+    assert again.stats == BlobStats(loaded=1)
+    other_level = BlobStore(cache, level=9)
+    other_level.deflate_bytes(TEXT)
+    assert other_level.stats == BlobStats(compressed=1, compressed_bytes=len(TEXT))
+    assert len(blob_files(cache)) == 2
+
+
+def flip_last_byte(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    data[-1] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
+def flip_header_byte(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    data[45] ^= 0x01  # inside the crc32 field
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda p: p.write_bytes(p.read_bytes()[:-1]),  # truncated
+        lambda p: p.write_bytes(p.read_bytes()[:20]),  # half a header
+        lambda p: p.write_bytes(b""),
+        lambda p: p.write_bytes(p.read_bytes() + b"x"),
+        flip_last_byte,
+        flip_header_byte,
+        lambda p: p.write_bytes(b"NOTABLOB" + p.read_bytes()[8:]),
+    ],
+)
+@pytest.mark.parametrize("large", [False, True])
+def test_a_damaged_blob_is_compressed_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, damage: object, large: bool
+) -> None:
+    if large:  # streamed from the file, checked without reading it whole
+        monkeypatch.setattr(blobs, "_WHOLE", 100)
+        monkeypatch.setattr(blobs, "_SMALL", 10)
+    source = tmp_path / "mod.py"
+    source.write_bytes(TEXT)
+    cache = tmp_path / "cache"
+    good = BlobStore(cache).deflate_file(source, len(TEXT))
+    [path] = blob_files(cache)
+    intact = path.read_bytes()
+    damage(path)  # type: ignore[operator]
+    store = BlobStore(cache)
+    again = store.deflate_file(source, len(TEXT))
+    assert inflate(again) == TEXT
+    assert (again.crc32, again.size, again.compressed_size) == (
+        good.crc32,
+        good.size,
+        good.compressed_size,
+    )
+    assert store.stats == BlobStats(compressed=1, compressed_bytes=len(TEXT), repaired=1)
+    assert path.read_bytes() == intact
+    assert blob_files(cache) == [path]
+
+
+def test_large_files_are_streamed_into_the_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(blobs, "_WHOLE", 1000)
+    monkeypatch.setattr(blobs, "_CHUNK", 1000)
+    data = bytes(range(256)) * 100
+    source = tmp_path / "big.bin"
+    source.write_bytes(data)
+    store = BlobStore(tmp_path / "cache")
+    member = store.deflate_file(source, len(data))
+    assert member.data is None and member.path == blob_files(tmp_path / "cache")[0]
+    assert inflate(member) == data
+    again = BlobStore(tmp_path / "cache")
+    assert inflate(again.deflate_file(source, len(data))) == data
+    assert again.stats == BlobStats(loaded=1)
+
+
+def test_without_a_cache_large_blobs_spill_to_a_temporary_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(blobs, "_MEMORY_BUDGET", 10)  # room for one tiny blob
+    store = BlobStore(None)
+    kept = store.deflate_bytes(b"small")
+    spilled = store.deflate_bytes(TEXT)
+    assert kept.data is not None
+    assert spilled.path is not None and spilled.data is None
+    assert inflate(spilled) == TEXT
+    store.close()
+    assert not spilled.path.exists()
+    assert not spilled.path.parent.parent.exists()
+
+
+def test_a_file_changed_while_streamed_is_an_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(blobs, "_WHOLE", 10)
+    source = tmp_path / "big.bin"
+    source.write_bytes(TEXT)
+    monkeypatch.setattr(blobs, "_hash_file", lambda _path: hashlib.sha256(b"before").digest())
+    cache = tmp_path / "cache"
+    with pytest.raises(BundlerError) as caught:
+        BlobStore(cache).deflate_file(source, len(TEXT))
+    assert str(caught.value) == (
+        f"{source.as_posix()}: this file changed while it was being bundled; "
+        "build again once nothing writes to the environment"
+    )
+    assert blob_files(cache) == []
+
+
+@pytest.mark.parametrize("whole", [True, False])
+def test_a_vanished_source_raises_its_own_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, whole: bool
+) -> None:
+    if not whole:
+        monkeypatch.setattr(blobs, "_WHOLE", 10)
+        monkeypatch.setattr(blobs, "_hash_file", lambda _path: b"x" * 32)
+    with pytest.raises(FileNotFoundError):
+        BlobStore(tmp_path / "cache").deflate_file(tmp_path / "gone.py", 100)
+    assert blob_files(tmp_path / "cache") == []
+
+
+def test_an_unusable_cache_folder_is_an_error(tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    cache.write_text("a file, not a folder")
+    with pytest.raises(BundlerError) as caught:
+        BlobStore(cache).deflate_bytes(TEXT)
+    [problem] = caught.value.problems
+    assert problem.message.startswith("cannot use the cache folder: ")
+    assert problem.hint == (
+        "make it writable, choose another with --cache-dir, or build with --no-cache"
+    )
+
+
+def test_threads_compress_one_content_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    data = bytes(range(256)) * 4000
+    sources = []
+    for i in range(8):
+        sources.append(tmp_path / f"copy{i}.bin")
+        sources[-1].write_bytes(data)
+    calls = []
+    original = BlobStore._compress_bytes
+
+    def counted(self: BlobStore, digest: bytes, content: bytes) -> Deflated:
+        calls.append(digest)
+        return original(self, digest, content)
+
+    monkeypatch.setattr(BlobStore, "_compress_bytes", counted)
+    store = BlobStore(tmp_path / "cache")
+    barrier = threading.Barrier(len(sources))
+    results: list[Deflated] = []
+
+    def work(source: Path) -> None:
+        barrier.wait()
+        results.append(store.deflate_file(source, len(data)))
+
+    threads = [threading.Thread(target=work, args=(s,)) for s in sources]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(calls) == 1
+    assert len(results) == 8 and all(r is results[0] for r in results)
+    assert len(blob_files(tmp_path / "cache")) == 1
+
+
+RACE = """
+import sys
+from pathlib import Path
+from bundler.blobs import BlobStore
+cache, data = Path(sys.argv[1]), Path(sys.argv[2]).read_bytes()
+for level in range(10):
+    store = BlobStore(cache, level=level)
+    assert store.deflate_bytes(data).size == len(data)
+"""
+
+
+def test_processes_racing_on_one_folder_leave_valid_blobs(tmp_path: Path) -> None:
+    data = TEXT * 200
+    (tmp_path / "data").write_bytes(data)
+    command = [sys.executable, "-c", RACE, str(tmp_path / "cache"), str(tmp_path / "data")]
+    running = [subprocess.Popen(command) for _ in range(4)]
+    assert [p.wait() for p in running] == [0] * 4
+    files = blob_files(tmp_path / "cache")
+    assert len(files) == 10  # one per level, no temporary leftovers
+    for level in range(10):
+        store = BlobStore(tmp_path / "cache", level=level)
+        assert inflate(store.deflate_bytes(data)) == data
+        assert store.stats == BlobStats(loaded=1)
