@@ -430,11 +430,15 @@ def test_success_prints_the_table_on_stdout_and_progress_on_stderr(
     )
     result = run(site, monkeypatch, python=python)
     assert result.exit_code == 0
-    assert result.stderr.splitlines() == [
+    *lines, last = result.stderr.splitlines()
+    assert lines == [
         f"environment: {python} (Python 3.11.{result.stderr.split('3.11.')[1].split(')')[0]})",
         "building good",
         "building other",
     ]
+    assert re.fullmatch(
+        r"built 2 functions \(0 unchanged\) in \d+\.\d s, peak memory \d+\.\d MiB", last
+    ), last
     lines = result.stdout.splitlines()
     assert lines[0].split() == [
         "function", "kind", "files", "zipped", "%", "of", "50M", "unzipped", "%", "of", "250M",

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import resource
 import sys
+import time
 from collections.abc import Iterable
 from pathlib import Path
 
 import click
 
 from bundler.build import BuildOptions, build
+from bundler.check import human_size
 from bundler.cli.output import (
     BuildProgress,
     echo_problems,
@@ -98,6 +101,7 @@ def build_command(
     [functions] directory in netlify.toml, then netlify/functions.
     """
     root = Path.cwd()
+    started = time.perf_counter()
     bar = BuildProgress()
     try:
         options = BuildOptions(
@@ -120,10 +124,20 @@ def build_command(
     for line in problem_lines(result, root):
         click.echo(line, err=True)
     _annotate(all_problems(result), root, as_json)
+    elapsed = time.perf_counter() - started
+    peak = peak_memory()
     if as_json:
-        click.echo(json.dumps(json_report(result, root), indent=2, sort_keys=True))
+        report = json_report(result, root)
+        report["run"] = {"seconds": round(elapsed, 3), "peakMemoryBytes": peak}
+        click.echo(json.dumps(report, indent=2, sort_keys=True))
     else:
         click.echo(summary_table(result))
+    cached = sum(b.cached for b in result.builds)
+    click.echo(
+        f"built {len(result.builds)} functions ({cached} unchanged) in {elapsed:.1f} s, "
+        f"peak memory {human_size(peak)}",
+        err=True,
+    )
     if not result.ok:
         failed = [b.name for b in result.builds if not b.ok]
         click.echo(f"failed: {', '.join(failed)}", err=True)
@@ -135,6 +149,12 @@ def _annotate(problems: Iterable[Problem], root: Path, as_json: bool) -> None:
     if in_github_actions():
         for problem in problems:
             click.echo(github_annotation(problem, root), err=as_json)
+
+
+def peak_memory() -> int:
+    """This process's peak resident memory in bytes (Linux reports KiB, macOS bytes)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak if sys.platform == "darwin" else peak * 1024
 
 
 def _shard(value: str | None) -> tuple[int, int] | None:
