@@ -4,17 +4,22 @@ The key is the sha256 of a file's bytes (always hashed here, never taken from a 
 an installed file edited after installation must ship as it is on disk) and the
 compression level; the value is the raw deflate stream with its CRC-32 and sizes, ready
 for `bundler.zipwriter`. One run keeps what it found in memory; a cache folder keeps it
-between runs, one file per blob:
+between runs. The small blobs a run compresses are written together when the store
+closes, as one pack file (`bundler.packs`); a blob too large to keep in memory gets a file
+of its own at once:
 
+    <cache>/blobs/zlib-<version>/level-<n>/packs/pack-<64 hex>.pack
     <cache>/blobs/zlib-<version>/level-<n>/<2 hex>/<62 hex>
 
+    a blob (a file, or a pack's record):
     header: magic, content sha256, level, crc32, size, compressed size, and a check:
             sha256(the header fields before it + sha256(compressed bytes))
     then the compressed bytes
 
-Blobs are written to a temporary name and renamed into place, so builds running at the
-same time never see half a blob. Every blob read from the folder is checked against its
-header once per run; a damaged one is deleted and compressed again, never shipped. The
+Files and packs are written to a temporary name and renamed into place, so builds running
+at the same time never see half a blob. Every blob read from the folder is checked against
+its header once per run; a damaged one is deleted (a pack's record: ignored) and
+compressed again, never shipped. The
 zlib version is part of the path: another zlib may compress differently, and a warm
 cache must give the same bytes as a cold build.
 """
@@ -33,6 +38,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from bundler import packs
 from bundler.errors import BundlerError, Problem
 from bundler.zipwriter import Deflated
 
@@ -82,17 +88,27 @@ class BlobStore:
         self._key_locks: dict[bytes, threading.Lock] = {}
         self._by_digest: dict[bytes, Deflated] = {}
         self._by_source: dict[tuple[str, int], Deflated] = {}
+        self._busy: set[tuple[str, int]] = set()  # sources being deflated by some thread
         self._memory = 0
         self._folders: set[Path] = set()
+        self._index: dict[bytes, list[packs.Location]] | None = None
+        self._pending: list[tuple[bytes, bytes, bytes]] = []  # (digest, header, compressed)
 
     def close(self) -> None:
-        """Forget this run's blobs and remove the temporary folder, if any."""
+        """Write this run's new blobs as a pack, forget them, remove any temporary folder."""
         if self._cleanup is not None:
             self._cleanup()
         with self._lock:
+            pending, self._pending = self._pending, []
             self._by_digest.clear()
             self._by_source.clear()
             self._memory = 0
+        if pending:
+            folder = self._root / "packs"
+            try:
+                packs.write_pack(folder, ((d, h + c) for d, h, c in pending))
+            except OSError as error:
+                raise _cache_error(folder, error) from None
 
     def deflate_bytes(self, data: bytes) -> Deflated:
         """The deflated form of `data` (an in-memory member such as a rewritten RECORD)."""
@@ -105,22 +121,44 @@ class BlobStore:
         Within one run a file is read once: later calls with the same path and size
         are answered from memory (files are not expected to change during a build).
         """
+        blob = self._deflate_file(path, size, wait=True)
+        assert blob is not None
+        return blob
+
+    def try_deflate_file(self, path: Path, size: int) -> Deflated | None:
+        """`deflate_file`, or None at once if another thread is deflating the same file.
+
+        Threads that write zips sharing most of their files take each other's turns this
+        way, and each compresses different files instead of waiting on the same one.
+        """
+        return self._deflate_file(path, size, wait=False)
+
+    def _deflate_file(self, path: Path, size: int, *, wait: bool) -> Deflated | None:
         source = (str(path), size)
         with self._lock:
             found = self._by_source.get(source)
             if found is not None:
                 self.stats.reused += 1
                 return found
-        if size <= _WHOLE:
-            with path.open("rb") as stream:
-                data = stream.read()
-            digest = hashlib.sha256(data).digest()
-            blob = self._get(digest, lambda: self._compress_bytes(digest, data))
-        else:
-            digest = _hash_file(path)
-            blob = self._get(digest, lambda: self._compress_file(digest, path))
-        with self._lock:
-            self._by_source[source] = blob
+            mine = source not in self._busy
+            if not mine and not wait:
+                return None
+            self._busy.add(source)
+        try:
+            if size <= _WHOLE:
+                with path.open("rb") as stream:
+                    data = stream.read()
+                digest = hashlib.sha256(data).digest()
+                blob = self._get(digest, lambda: self._compress_bytes(digest, data))
+            else:
+                digest = _hash_file(path)
+                blob = self._get(digest, lambda: self._compress_file(digest, path))
+            with self._lock:
+                self._by_source[source] = blob
+        finally:
+            if mine:
+                with self._lock:
+                    self._busy.discard(source)
         return blob
 
     def _get(self, digest: bytes, compress: Callable[[], Deflated]) -> Deflated:
@@ -151,7 +189,45 @@ class BlobStore:
         return self._root / name[:2] / name[2:]
 
     def _load(self, digest: bytes) -> Deflated | None:
-        """The blob from the cache folder, checked; None if absent or damaged (deleted)."""
+        """The blob from a pack, else its own file, checked; None if absent or damaged."""
+        with self._lock:
+            if self._index is None:
+                self._index = packs.read_indexes(self._root / "packs")
+            locations = self._index.get(digest, ())
+        for location in locations:
+            found = self._load_packed(digest, location)
+            if found is not None:
+                return found
+        return self._load_file(digest)
+
+    def _load_packed(self, digest: bytes, location: packs.Location) -> Deflated | None:
+        """A pack's record, checked; None if absent or damaged (then counted as repaired)."""
+        try:
+            with location.path.open("rb") as stream:
+                stream.seek(location.offset)
+                record = stream.read(location.length)
+        except FileNotFoundError:  # merged into another pack meanwhile
+            return None
+        except OSError as error:
+            raise _cache_error(location.path, error) from None
+        header = record[: _HEADER.size]
+        fields = self._fields(digest, header, len(record))
+        if fields is not None:
+            crc, size, compressed_size, check = fields
+            compressed = hashlib.sha256(memoryview(record)[_HEADER.size :])
+            if _check_of(header[: -len(check)], compressed) == check:
+                with self._lock:
+                    self.stats.loaded += 1
+                if self._reserve(compressed_size):
+                    return Deflated(crc, size, compressed_size, data=record[_HEADER.size :])
+                offset = location.offset + _HEADER.size
+                return Deflated(crc, size, compressed_size, path=location.path, offset=offset)
+        with self._lock:
+            self.stats.repaired += 1
+        return None
+
+    def _load_file(self, digest: bytes) -> Deflated | None:
+        """The blob's own file, checked; None if absent or damaged (deleted)."""
         path = self._path(digest)
         try:
             with path.open("rb") as stream:
@@ -204,11 +280,15 @@ class BlobStore:
         crc, size = zlib.crc32(data), len(data)
         self._count(size)
         keep = self._reserve(len(compressed))
-        if keep and not self._persistent:
-            return Deflated(crc, size, len(compressed), data=compressed)
-        path, _ = self._publish(digest, (compressed,), lambda: (crc, size))
+        if keep and self._persistent:  # into this run's pack, written by close()
+            fields = (_MAGIC, digest, self.level, crc, size, len(compressed))
+            header = _HEADER.pack(*fields, bytes(32))[:-32]
+            header += _check_of(header, hashlib.sha256(compressed))
+            with self._lock:
+                self._pending.append((digest, header, compressed))
         if keep:
             return Deflated(crc, size, len(compressed), data=compressed)
+        path, _ = self._publish(digest, (compressed,), lambda: (crc, size))
         return Deflated(crc, size, len(compressed), path=path, offset=_HEADER.size)
 
     def _compress_file(self, digest: bytes, path: Path) -> Deflated:

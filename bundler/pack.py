@@ -15,7 +15,7 @@ from pathlib import Path
 
 from bundler.blobs import DEFAULT_LEVEL, BlobStore
 from bundler.contents import Contents
-from bundler.zipwriter import ZipWriter
+from bundler.zipwriter import Deflated, ZipWriter
 
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 ZIP_END = (2107, 12, 31, 23, 59, 58)  # the last time a zip's DOS date can hold
@@ -87,11 +87,7 @@ class Packer:
         try:
             try:
                 writer = ZipWriter(handle, stamp)
-                for entry in contents.entries:
-                    if entry.data is not None:
-                        member = self.store.deflate_bytes(entry.data)
-                    else:
-                        member = self.store.deflate_file(entry.source, entry.size)
+                for entry, member in zip(contents.entries, self._deflate(contents), strict=True):
                     writer.add(entry.arcname, member, executable=entry.executable)
                 digest = writer.finish()
             finally:
@@ -105,6 +101,27 @@ class Packer:
             Path(temporary).unlink(missing_ok=True)
             raise
         return Bundle(destination, digest, zipped, contents.unzipped, len(contents.entries))
+
+    def _deflate(self, contents: Contents) -> list[Deflated]:
+        """The deflated members of `contents`, in order.
+
+        Files another thread is deflating are skipped at first and collected at the end,
+        so threads packing functions that share files compress in parallel.
+        """
+        store = self.store
+        members: list[Deflated | None] = []
+        later = []
+        for index, entry in enumerate(contents.entries):
+            if entry.data is not None:
+                members.append(store.deflate_bytes(entry.data))
+                continue
+            members.append(store.try_deflate_file(entry.source, entry.size))
+            if members[-1] is None:
+                later.append(index)
+        for index in later:
+            entry = contents.entries[index]
+            members[index] = store.deflate_file(entry.source, entry.size)
+        return members  # type: ignore[return-value]  # no None left
 
 
 def write_zip(

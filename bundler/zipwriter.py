@@ -57,17 +57,6 @@ class Deflated:
             raise ValueError("compressed_size does not match the data")
 
 
-@dataclass(frozen=True)
-class _Member:
-    name: bytes
-    flags: int
-    crc32: int
-    size: int
-    compressed_size: int
-    mode: int
-    offset: int
-
-
 class ZipWriter:
     """Writes members, in the order added, to a file descriptor opened for writing.
 
@@ -81,7 +70,7 @@ class ZipWriter:
         year, month, day, hour, minute, second = stamp
         self._date = (year - 1980) << 9 | month << 5 | day
         self._time = hour << 11 | minute << 5 | second // 2
-        self._members: list[_Member] = []
+        self._central: list[bytes] = []  # the central directory records, in order
         self._buffer = bytearray()
         self._position = 0
         self._digest = hashlib.sha256()
@@ -102,47 +91,51 @@ class ZipWriter:
             encoded, flags = name.encode("ascii"), 0
         except UnicodeEncodeError:
             encoded, flags = name.encode("utf-8"), _UTF8_NAME
-        for what, value in (
-            ("is", member.size),
-            ("compresses to", member.compressed_size),
-            ("starts at byte", self._position),
-        ):
-            if value > ZIP32_LIMIT:
-                raise _too_large(f"member {name!r} {what} {value:,}")
+        crc, size, compressed_size = member.crc32, member.size, member.compressed_size
+        position = self._position
+        if size > ZIP32_LIMIT or compressed_size > ZIP32_LIMIT or position > ZIP32_LIMIT:
+            for what, value in (
+                ("is", size),
+                ("compresses to", compressed_size),
+                ("starts at byte", position),
+            ):
+                if value > ZIP32_LIMIT:
+                    raise _too_large(f"member {name!r} {what} {value:,}")
         mode = 0o755 if executable else 0o644
-        self._members.append(
-            _Member(
-                encoded,
-                flags,
-                member.crc32,
-                member.size,
-                member.compressed_size,
-                mode,
-                self._position,
-            )
-        )
-        self._write(
-            _LOCAL.pack(
-                b"PK\x03\x04",
+        common = (_DEFLATED, self._time, self._date, crc, compressed_size, size, len(encoded), 0)
+        self._central.append(
+            _CENTRAL.pack(
+                b"PK\x01\x02",
+                _VERSION,
+                _UNIX,
                 _VERSION,
                 0,
                 flags,
-                _DEFLATED,
-                self._time,
-                self._date,
-                member.crc32,
-                member.compressed_size,
-                member.size,
-                len(encoded),
+                *common,
                 0,
+                0,
+                0,
+                (0o100000 | mode) << 16,
+                position,
             )
             + encoded
         )
-        if member.data is not None:
-            self._write(member.data)
+        header = _LOCAL.pack(b"PK\x03\x04", _VERSION, 0, flags, *common) + encoded
+        data = member.data
+        if data is not None and len(data) < _BUFFER:  # the common case, inlined
+            buffer = self._buffer
+            buffer += header
+            buffer += data
+            self._position = position + len(header) + compressed_size
+            if len(buffer) >= _BUFFER:
+                self._flush()
+            return
+        self._write(header)
+        if data is not None:
+            self._write(data)
         else:
             assert member.path is not None
-            self._copy(member.path, member.offset, member.compressed_size)
+            self._copy(member.path, member.offset, compressed_size)
 
     def finish(self) -> str:
         """Write the central directory and end records; return the zip's sha256 (hex)."""
@@ -152,33 +145,9 @@ class ZipWriter:
         start = self._position
         if start > ZIP32_LIMIT:
             raise _too_large(f"its central directory would start at byte {start:,}")
-        for m in self._members:
-            self._write(
-                _CENTRAL.pack(
-                    b"PK\x01\x02",
-                    _VERSION,
-                    _UNIX,
-                    _VERSION,
-                    0,
-                    m.flags,
-                    _DEFLATED,
-                    self._time,
-                    self._date,
-                    m.crc32,
-                    m.compressed_size,
-                    m.size,
-                    len(m.name),
-                    0,
-                    0,
-                    0,
-                    0,
-                    (0o100000 | m.mode) << 16,
-                    m.offset,
-                )
-                + m.name
-            )
+        self._write(b"".join(self._central))
         end = self._position
-        count = len(self._members)
+        count = len(self._central)
         size = end - start
         if size > ZIP32_LIMIT:
             raise _too_large(f"its central directory would take {size:,} bytes")

@@ -68,18 +68,24 @@ def test_the_level_is_honoured(tmp_path: Path) -> None:
 
 def test_the_cache_folder_serves_the_next_run(tmp_path: Path) -> None:
     cache = tmp_path / "cache"
-    first = BlobStore(cache).deflate_bytes(TEXT)
+    store = BlobStore(cache)
+    first = store.deflate_bytes(TEXT)
+    assert blob_files(cache) == []  # small blobs wait for close(), then go in one pack
+    store.close()
     [path] = blob_files(cache)
-    digest = hashlib.sha256(TEXT).hexdigest()
-    assert path.relative_to(cache).as_posix() == (
-        f"blobs/zlib-{zlib.ZLIB_RUNTIME_VERSION}/level-6/{digest[:2]}/{digest[2:]}"
+    assert path.parent.relative_to(cache).as_posix() == (
+        f"blobs/zlib-{zlib.ZLIB_RUNTIME_VERSION}/level-6/packs"
     )
+    assert path.name.startswith("pack-") and path.suffix == ".pack"
     again = BlobStore(cache)
     assert again.deflate_bytes(TEXT) == first
     assert again.stats == BlobStats(loaded=1)
+    again.close()
+    assert blob_files(cache) == [path]  # nothing new: no new pack
     other_level = BlobStore(cache, level=9)
     other_level.deflate_bytes(TEXT)
     assert other_level.stats == BlobStats(compressed=1, compressed_bytes=len(TEXT))
+    other_level.close()
     assert len(blob_files(cache)) == 2
 
 
@@ -117,12 +123,15 @@ def test_a_damaged_blob_is_compressed_again(
     source = tmp_path / "mod.py"
     source.write_bytes(TEXT)
     cache = tmp_path / "cache"
+    if not large:
+        monkeypatch.setattr(blobs, "_MEMORY_BUDGET", 0)  # a file of its own, not a pack
     good = BlobStore(cache).deflate_file(source, len(TEXT))
     [path] = blob_files(cache)
     intact = path.read_bytes()
     damage(path)  # type: ignore[operator]
     store = BlobStore(cache)
     again = store.deflate_file(source, len(TEXT))
+    store.close()
     assert inflate(again) == TEXT
     assert (again.crc32, again.size, again.compressed_size) == (
         good.crc32,
@@ -236,6 +245,7 @@ def test_threads_compress_one_content_once(tmp_path: Path, monkeypatch: pytest.M
         thread.join()
     assert len(calls) == 1
     assert len(results) == 8 and all(r is results[0] for r in results)
+    store.close()
     assert len(blob_files(tmp_path / "cache")) == 1
 
 
@@ -247,6 +257,7 @@ cache, data = Path(sys.argv[1]), Path(sys.argv[2]).read_bytes()
 for level in range(10):
     store = BlobStore(cache, level=level)
     assert store.deflate_bytes(data).size == len(data)
+    store.close()
 """
 
 
@@ -262,3 +273,14 @@ def test_processes_racing_on_one_folder_leave_valid_blobs(tmp_path: Path) -> Non
         store = BlobStore(tmp_path / "cache", level=level)
         assert inflate(store.deflate_bytes(data)) == data
         assert store.stats == BlobStats(loaded=1)
+
+
+def test_try_deflate_file_skips_a_file_another_thread_deflates(tmp_path: Path) -> None:
+    source = tmp_path / "mod.py"
+    source.write_bytes(TEXT)
+    store = BlobStore(None)
+    store._busy.add((str(source), len(TEXT)))  # as if another thread were on it
+    assert store.try_deflate_file(source, len(TEXT)) is None
+    member = store.deflate_file(source, len(TEXT))  # waits its turn instead
+    assert store.try_deflate_file(source, len(TEXT)) is member
+    assert inflate(member) == TEXT

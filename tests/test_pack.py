@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from bundler.contents import Contents, Entry
 from bundler.errors import BundlerError, Problem
 from bundler.pack import ZIP_EPOCH, Packer, write_text_atomically, write_zip, zip_timestamp
+from bundler.packs import read_indexes
 
 
 def make_contents(
@@ -230,10 +231,11 @@ def test_a_damaged_cache_never_reaches_the_zip(tmp_path: Path) -> None:
     cache = tmp_path / "cache"
     with Packer(cache) as packer:
         good = packer.write_zip(contents, tmp_path / "good.zip")
-    for blob in (p for p in cache.rglob("*") if p.is_file()):
-        data = bytearray(blob.read_bytes())
-        data[-1] ^= 0x55  # one bit flipped in the compressed bytes
-        blob.write_bytes(bytes(data))
+    [folder] = cache.rglob("packs")
+    for [location] in read_indexes(folder).values():
+        data = bytearray(location.path.read_bytes())
+        data[location.offset + location.length - 1] ^= 0x55  # a bit of the compressed bytes
+        location.path.write_bytes(bytes(data))
     with Packer(cache) as packer:
         again = packer.write_zip(contents, tmp_path / "again.zip")
         assert packer.store.stats.repaired == len(set(FILES.values()))
