@@ -13,7 +13,12 @@ from packaging.utils import canonicalize_name
 
 from bundler.analysis import Progress, Site, Step, analyse_function
 from bundler.check import check_unzipped, check_zipped
-from bundler.contents import Contents, collect_contents, first_party_files
+from bundler.contents import (
+    Contents,
+    DistributionEntries,
+    collect_contents,
+    first_party_files,
+)
 from bundler.discover import Function
 from bundler.environment import Environment
 from bundler.errors import BundlerError, Problem, UsageError
@@ -123,12 +128,14 @@ def build(
     if step:
         step(0, len(functions))
     packer = Packer(cache_dir if options.use_cache else None)
+    memo: dict[Path, DistributionEntries] = {}  # each distribution's files, once
     jobs = options.jobs or os.cpu_count() or 1
     with packer, ThreadPoolExecutor(max_workers=jobs) as pool:
         for function in functions:
             say(f"building {function.name}")
         futures = [
-            pool.submit(_build_function, opened, f, out, cache, fitter, packer) for f in functions
+            pool.submit(_build_function, opened, f, out, cache, fitter, packer, memo)
+            for f in functions
         ]
         for done, future in enumerate(as_completed(futures), start=1):
             builds.append(future.result())
@@ -167,6 +174,7 @@ def _build_function(
     cache: BuildCache | None,
     fitter: Fitter,
     packer: Packer,
+    memo: dict[Path, DistributionEntries],
 ) -> FunctionBuild:
     warnings: list[Problem] = []
     try:
@@ -192,7 +200,9 @@ def _build_function(
                     cached=True,
                 )
         environment = fitter.fit(site.environment, resolution)
-        contents = collect_contents(function, analysis.scan, resolution, environment, site.root)
+        contents = collect_contents(
+            function, analysis.scan, resolution, environment, site.root, memo
+        )
         contents, notes = fitter.add_bytecode(contents)
         late = [*contents.warnings, *notes]
         late += check_unzipped(contents, function.name, function.main_file)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import csv
+import dataclasses
 import functools
 import hashlib
 import io
@@ -53,55 +54,76 @@ class Contents:
         return sizes
 
 
+DistributionEntries = tuple[tuple["Entry", ...], tuple[Problem, ...]]
+
+
 def collect_contents(
     function: Function,
     scan: Scan,
     resolution: Resolution,
     environment: Environment,
     site_root: Path,
+    memo: dict[Path, DistributionEntries] | None = None,
 ) -> Contents:
-    """The files of `function`'s zip; raises with every clash and unreadable file."""
+    """The files of `function`'s zip; raises with every clash and unreadable file.
+
+    `memo`, shared by the functions of one build, keeps each distribution's entries so
+    its files are looked at once per build, not once per function that ships it.
+    """
     problems: list[Problem] = []
     warnings: list[Problem] = []
     claimed: dict[str, Entry] = {}
 
-    def claim(arcname: str, source: Path, owner: str) -> None:
-        entry = _entry(arcname, source, owner, problems, function.name)
+    def claim(entry: Entry | None) -> None:
         if entry is None:
             return
-        previous = claimed.get(arcname)
+        previous = claimed.get(entry.arcname)
         if previous is None:
-            claimed[arcname] = entry
-        elif previous.source != source:
+            claimed[entry.arcname] = entry
+        elif previous.source != entry.source:
             problems.append(_clash(previous, entry, function.name, site_root))
 
     for arcname, path in first_party_files(function, scan, site_root, problems, warnings):
-        claim(arcname, path, FIRST_PARTY)
+        claim(_entry(arcname, path, FIRST_PARTY, problems, function.name))
     for resolved in resolution.distributions:
         distribution = environment.distributions[resolved.name]
-        if not distribution.has_record:
-            problems.append(
-                Problem(
-                    f"{distribution.display_name} has no RECORD file, so its files are unknown "
-                    "(installed by something other than pip?)",
-                    file=distribution.location,
-                    function=function.name,
-                    hint=f"reinstall it with pip: pip install --force-reinstall "
-                    f"{distribution.display_name}",
-                )
-            )
-            continue
-        record = f"{distribution.location.name}/RECORD"
-        for arcname, source in distribution_files(distribution):
-            if arcname == record:
-                data = shipped_record(distribution)
-                claimed[arcname] = Entry(arcname, source, distribution.name, len(data), False, data)
-            else:
-                claim(arcname, source, distribution.name)
+        found = memo.get(distribution.location) if memo is not None else None
+        if found is None:
+            found = distribution_entries(distribution)
+            if memo is not None:
+                memo[distribution.location] = found  # a path hashes once; a dataclass each time
+        entries, own = found
+        problems += [dataclasses.replace(p, function=function.name) for p in own]
+        for entry in entries:
+            claim(entry)
     if problems:
         raise BundlerError(*problems)
-    entries = tuple(claimed[name] for name in sorted(claimed))
-    return Contents(entries, tuple(warnings))
+    return Contents(tuple(claimed[name] for name in sorted(claimed)), tuple(warnings))
+
+
+def distribution_entries(distribution: Distribution) -> DistributionEntries:
+    """The entries a distribution adds to any zip (its RECORD rewritten), and its problems."""
+    problems: list[Problem] = []
+    if not distribution.has_record:
+        problem = Problem(
+            f"{distribution.display_name} has no RECORD file, so its files are unknown "
+            "(installed by something other than pip?)",
+            file=distribution.location,
+            hint=f"reinstall it with pip: pip install --force-reinstall "
+            f"{distribution.display_name}",
+        )
+        return (), (problem,)
+    record = f"{distribution.location.name}/RECORD"
+    entries: list[Entry] = []
+    for arcname, source in distribution_files(distribution):
+        if arcname == record:
+            data = shipped_record(distribution)
+            entries.append(Entry(arcname, source, distribution.name, len(data), False, data))
+        else:
+            entry = _entry(arcname, source, distribution.name, problems, "")
+            if entry is not None:
+                entries.append(entry)
+    return tuple(entries), tuple(problems)
 
 
 @functools.lru_cache(maxsize=1024)
