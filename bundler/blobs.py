@@ -2,34 +2,23 @@
 
 The key is the sha256 of a file's bytes (always hashed here, never taken from a RECORD:
 an installed file edited after installation must ship as it is on disk) and the
-compression level; the value is the raw deflate stream with its CRC-32 and sizes, ready
-for `bundler.zipwriter`. One run keeps what it found in memory; a cache folder keeps it
-between runs. The small blobs a run compresses are written together when the store
-closes, as one pack file (`bundler.packs`); a blob too large to keep in memory gets a file
-of its own at once:
+compression level. One run keeps what it found in memory; a cache folder keeps it between
+runs: the small blobs a run compresses go into one pack (`bundler.packs`) when the store
+closes, a large one into a file of its own at once (`bundler.blobfile` has the format):
 
     <cache>/blobs/zlib-<version>/level-<n>/packs/pack-<64 hex>.pack
     <cache>/blobs/zlib-<version>/level-<n>/<2 hex>/<62 hex>
 
-    a blob (a file, or a pack's record):
-    header: magic, content sha256, level, crc32, size, compressed size, and a check:
-            sha256(the header fields before it + sha256(compressed bytes))
-    then the compressed bytes
-
-Files and packs are written to a temporary name and renamed into place, so builds running
-at the same time never see half a blob. Every blob read from the folder is checked against
-its header once per run; a damaged one is deleted (a pack's record: ignored) and
-compressed again, never shipped. The
-zlib version is part of the path: another zlib may compress differently, and a warm
-cache must give the same bytes as a cold build.
+Everything is written to a temporary name and renamed into place, so concurrent builds
+never see half a blob; every blob read is checked once per run, and a damaged one is
+compressed again, never shipped. The zlib version is part of the path: another zlib may
+compress differently, and a warm cache must give the same bytes as a cold build.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
-import struct
 import tempfile
 import threading
 import weakref
@@ -39,13 +28,20 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bundler import packs
+from bundler.blobfile import (
+    CHUNK,
+    HEADER,
+    Damaged,
+    make_header,
+    parse_header,
+    read_blob_file,
+    verify,
+    write_blob_file,
+)
 from bundler.errors import BundlerError, Problem
 from bundler.zipwriter import Deflated
 
 DEFAULT_LEVEL = 6  # zlib's default, what zipfile's ZIP_DEFLATED uses
-_MAGIC = b"BNDLBLB1"
-_HEADER = struct.Struct("<8s32sBIQQ32s")
-_CHUNK = 1024 * 1024
 _WHOLE = 8 * 1024 * 1024  # files up to this size are read whole, larger ones streamed
 _SMALL = 64 * 1024  # compressed blobs up to this size may stay in memory...
 _MEMORY_BUDGET = 64 * 1024 * 1024  # ...up to this many bytes in all
@@ -210,17 +206,16 @@ class BlobStore:
             return None
         except OSError as error:
             raise _cache_error(location.path, error) from None
-        header = record[: _HEADER.size]
-        fields = self._fields(digest, header, len(record))
+        header = record[: HEADER.size]
+        fields = parse_header(digest, self.level, header, len(record))
         if fields is not None:
             crc, size, compressed_size, check = fields
-            compressed = hashlib.sha256(memoryview(record)[_HEADER.size :])
-            if _check_of(header[: -len(check)], compressed) == check:
+            if verify(header, check, hashlib.sha256(memoryview(record)[HEADER.size :])):
                 with self._lock:
                     self.stats.loaded += 1
                 if self._reserve(compressed_size):
-                    return Deflated(crc, size, compressed_size, data=record[_HEADER.size :])
-                offset = location.offset + _HEADER.size
+                    return Deflated(crc, size, compressed_size, data=record[HEADER.size :])
+                offset = location.offset + HEADER.size
                 return Deflated(crc, size, compressed_size, path=location.path, offset=offset)
         with self._lock:
             self.stats.repaired += 1
@@ -230,25 +225,12 @@ class BlobStore:
         """The blob's own file, checked; None if absent or damaged (deleted)."""
         path = self._path(digest)
         try:
-            with path.open("rb") as stream:
-                header = stream.read(_HEADER.size)
-                fields = self._fields(digest, header, os.fstat(stream.fileno()).st_size)
-                if fields is None:
-                    raise _Damaged
-                crc, size, compressed_size, check = fields
-                compressed = hashlib.sha256()
-                keep = self._reserve(compressed_size)
-                data = bytearray()
-                for block in iter(lambda: stream.read(_CHUNK), b""):
-                    compressed.update(block)
-                    if keep:
-                        data += block
-                if _check_of(header[: -len(check)], compressed) != check:
-                    self._release(compressed_size if keep else 0)
-                    raise _Damaged
+            crc, size, compressed_size, data = read_blob_file(
+                path, digest, self.level, self._reserve
+            )
         except FileNotFoundError:
             return None
-        except _Damaged:
+        except Damaged:
             path.unlink(missing_ok=True)
             with self._lock:
                 self.stats.repaired += 1
@@ -257,22 +239,9 @@ class BlobStore:
             raise _cache_error(path, error) from None
         with self._lock:
             self.stats.loaded += 1
-        if keep:
-            return Deflated(crc, size, compressed_size, data=bytes(data))
-        return Deflated(crc, size, compressed_size, path=path, offset=_HEADER.size)
-
-    def _fields(
-        self, digest: bytes, header: bytes, file_size: int
-    ) -> tuple[int, int, int, bytes] | None:
-        """(crc32, size, compressed size, check) from a blob's header, if it fits the file."""
-        if len(header) != _HEADER.size:
-            return None
-        magic, key, level, crc, size, compressed_size, check = _HEADER.unpack(header)
-        if magic != _MAGIC or key != digest or level != self.level:
-            return None
-        if file_size != _HEADER.size + compressed_size:
-            return None
-        return crc, size, compressed_size, check
+        if data is not None:
+            return Deflated(crc, size, compressed_size, data=data)
+        return Deflated(crc, size, compressed_size, path=path, offset=HEADER.size)
 
     def _compress_bytes(self, digest: bytes, data: bytes) -> Deflated:
         compressor = zlib.compressobj(self.level, zlib.DEFLATED, -15)
@@ -281,15 +250,14 @@ class BlobStore:
         self._count(size)
         keep = self._reserve(len(compressed))
         if keep and self._persistent:  # into this run's pack, written by close()
-            fields = (_MAGIC, digest, self.level, crc, size, len(compressed))
-            header = _HEADER.pack(*fields, bytes(32))[:-32]
-            header += _check_of(header, hashlib.sha256(compressed))
+            digested = hashlib.sha256(compressed)
+            header = make_header(digest, self.level, crc, size, digested, len(compressed))
             with self._lock:
                 self._pending.append((digest, header, compressed))
         if keep:
             return Deflated(crc, size, len(compressed), data=compressed)
         path, _ = self._publish(digest, (compressed,), lambda: (crc, size))
-        return Deflated(crc, size, len(compressed), path=path, offset=_HEADER.size)
+        return Deflated(crc, size, len(compressed), path=path, offset=HEADER.size)
 
     def _compress_file(self, digest: bytes, path: Path) -> Deflated:
         """Stream a large file through zlib into the blob file, never whole in memory."""
@@ -319,47 +287,20 @@ class BlobStore:
         except _SourceFailed as failed:
             raise failed.error from None
         self._count(size)
-        return Deflated(crc, size, compressed_size, path=blob_path, offset=_HEADER.size)
+        return Deflated(crc, size, compressed_size, path=blob_path, offset=HEADER.size)
 
     def _publish(
         self, digest: bytes, blocks: Iterable[bytes], sizes: Callable[[], tuple[int, int]]
     ) -> tuple[Path, int]:
-        """Write a blob file through a temporary name renamed into place.
-
-        `sizes()` gives (crc32, size) of the content once `blocks` are exhausted.
-        Returns the blob's path and its compressed size.
-        """
+        """Write a blob file (see `blobfile.write_blob_file`); its path and compressed size."""
         final = self._path(digest)
         try:
             if final.parent not in self._folders:  # mkdir costs as much as a small write
                 final.parent.mkdir(parents=True, exist_ok=True)
                 self._folders.add(final.parent)
-            handle, temporary = tempfile.mkstemp(prefix=".tmp-", dir=final.parent)
+            return final, write_blob_file(final, digest, self.level, blocks, sizes)
         except OSError as error:
-            raise _cache_error(final.parent, error) from None
-        try:
-            with os.fdopen(handle, "wb") as stream:
-                stream.write(bytes(_HEADER.size))
-                compressed = hashlib.sha256()  # of the compressed bytes, then with the header
-                compressed_size = 0
-                for block in blocks:
-                    compressed.update(block)
-                    compressed_size += len(block)
-                    stream.write(block)
-                crc, size = sizes()
-                fields = (_MAGIC, digest, self.level, crc, size, compressed_size)
-                header = _HEADER.pack(*fields, bytes(32))[:-32]
-                stream.seek(0)
-                stream.write(header + _check_of(header, compressed))
-            os.chmod(temporary, 0o644)
-            os.replace(temporary, final)
-        except OSError as error:
-            Path(temporary).unlink(missing_ok=True)
             raise _cache_error(final, error) from None
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
-        return final, compressed_size
 
     def _reserve(self, size: int) -> bool:
         """Whether a blob of `size` compressed bytes may stay in memory (and count it)."""
@@ -381,10 +322,6 @@ class BlobStore:
             self.stats.compressed_bytes += size
 
 
-class _Damaged(Exception):
-    """A blob file whose header or bytes do not check out."""
-
-
 class _SourceFailed(Exception):
     """Reading the file being compressed failed (not the cache: its error stays its own)."""
 
@@ -396,22 +333,15 @@ class _SourceFailed(Exception):
 def _read_blocks(path: Path) -> Iterator[bytes]:
     try:
         with path.open("rb") as stream:
-            yield from iter(lambda: stream.read(_CHUNK), b"")
+            yield from iter(lambda: stream.read(CHUNK), b"")
     except OSError as error:
         raise _SourceFailed(error) from error
-
-
-def _check_of(header: bytes, compressed: hashlib._Hash) -> bytes:
-    """The check of a blob file: sha256 over its header fields, then its compressed bytes."""
-    check = hashlib.sha256(header)
-    check.update(compressed.digest())
-    return check.digest()
 
 
 def _hash_file(path: Path) -> bytes:
     digest = hashlib.sha256()
     with path.open("rb") as stream:
-        for block in iter(lambda: stream.read(_CHUNK), b""):
+        for block in iter(lambda: stream.read(CHUNK), b""):
             digest.update(block)
     return digest.digest()
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bundler import blobs
+from bundler import blobfile, blobs
 from bundler.blobs import BlobStats, BlobStore
 from bundler.errors import BundlerError
 from bundler.zipwriter import Deflated
@@ -147,7 +147,8 @@ def test_large_files_are_streamed_into_the_folder(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(blobs, "_WHOLE", 1000)
-    monkeypatch.setattr(blobs, "_CHUNK", 1000)
+    monkeypatch.setattr(blobs, "CHUNK", 1000)  # reading the source
+    monkeypatch.setattr(blobfile, "CHUNK", 1000)  # reading the blob file back
     data = bytes(range(256)) * 100
     source = tmp_path / "big.bin"
     source.write_bytes(data)

@@ -1,0 +1,116 @@
+"""One blob on disk: a header (magic, content sha256, level, crc32, sizes, and a check)
+followed by the raw deflate bytes. The same record is a blob's own file or a pack's entry.
+
+The check is sha256(the header fields before it + sha256(compressed bytes)), so a blob is
+verified without inflating it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import struct
+import tempfile
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+MAGIC = b"BNDLBLB1"
+HEADER = struct.Struct("<8s32sBIQQ32s")
+CHUNK = 1024 * 1024
+
+
+class Damaged(Exception):
+    """A blob whose header or bytes do not check out."""
+
+
+def make_header(
+    digest: bytes, level: int, crc: int, size: int, compressed: hashlib._Hash, length: int
+) -> bytes:
+    """The header of a blob whose compressed bytes hash to `compressed`, `length` long."""
+    fields = HEADER.pack(MAGIC, digest, level, crc, size, length, bytes(32))[:-32]
+    return fields + check_of(fields, compressed)
+
+
+def check_of(fields: bytes, compressed: hashlib._Hash) -> bytes:
+    """The check: sha256 over the header fields, then the compressed bytes' sha256."""
+    check = hashlib.sha256(fields)
+    check.update(compressed.digest())
+    return check.digest()
+
+
+def parse_header(
+    digest: bytes, level: int, header: bytes, total: int
+) -> tuple[int, int, int, bytes] | None:
+    """(crc32, size, compressed size, check) if `header` is `digest`'s at `level` and the
+    record is `total` bytes long; None otherwise."""
+    if len(header) != HEADER.size:
+        return None
+    magic, key, found_level, crc, size, compressed_size, check = HEADER.unpack(header)
+    if magic != MAGIC or key != digest or found_level != level:
+        return None
+    if total != HEADER.size + compressed_size:
+        return None
+    return crc, size, compressed_size, check
+
+
+def verify(header: bytes, check: bytes, compressed: hashlib._Hash) -> bool:
+    """Whether the compressed bytes (hashed into `compressed`) match the header's check."""
+    return check_of(header[: -len(check)], compressed) == check
+
+
+def read_blob_file(
+    path: Path, digest: bytes, level: int, keep: Callable[[int], bool]
+) -> tuple[int, int, int, bytes | None]:
+    """(crc32, size, compressed size, the compressed bytes if `keep(size)`) of a blob file.
+
+    Raises Damaged when it does not check out, OSError (FileNotFoundError) as reading does.
+    """
+    with path.open("rb") as stream:
+        header = stream.read(HEADER.size)
+        fields = parse_header(digest, level, header, os.fstat(stream.fileno()).st_size)
+        if fields is None:
+            raise Damaged
+        crc, size, compressed_size, check = fields
+        compressed = hashlib.sha256()
+        kept = keep(compressed_size)
+        data = bytearray()
+        for block in iter(lambda: stream.read(CHUNK), b""):
+            compressed.update(block)
+            if kept:
+                data += block
+        if not verify(header, check, compressed):
+            raise Damaged
+    return crc, size, compressed_size, bytes(data) if kept else None
+
+
+def write_blob_file(
+    final: Path,
+    digest: bytes,
+    level: int,
+    blocks: Iterable[bytes],
+    sizes: Callable[[], tuple[int, int]],
+) -> int:
+    """Write a blob file through a temporary name renamed into place; its compressed size.
+
+    `sizes()` gives (crc32, size) of the content once `blocks` are exhausted. The
+    temporary file is removed on any failure.
+    """
+    handle, temporary = tempfile.mkstemp(prefix=".tmp-", dir=final.parent)
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(bytes(HEADER.size))
+            compressed = hashlib.sha256()
+            length = 0
+            for block in blocks:
+                compressed.update(block)
+                length += len(block)
+                stream.write(block)
+            crc, size = sizes()
+            stream.seek(0)
+            stream.write(make_header(digest, level, crc, size, compressed, length))
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, final)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return length
