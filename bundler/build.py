@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
+import shutil
+import tempfile
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -115,10 +118,12 @@ def build(
     previous = read_manifest_names(out)
     cache_dir = options.cache_dir or root / ".bundle-cache"
     cache = BuildCache(cache_dir, options.fingerprint()) if options.use_cache else None
+    # --no-cache keeps no cache: fetched wheels then live in a folder removed at the end
+    wheels = cache_dir if options.use_cache else Path(tempfile.mkdtemp(prefix="bundler-"))
     fitter = Fitter(
         opened.target,
         fetch_wheels=options.fetch_wheels,
-        cache=cache_dir,
+        cache=wheels,
         compile_with=opened.environment.interpreter.executable if options.compile else None,
     )
 
@@ -130,17 +135,26 @@ def build(
     packer = Packer(cache_dir if options.use_cache else None)
     memo: dict[Path, DistributionEntries] = {}  # each distribution's files, once
     jobs = options.jobs or os.cpu_count() or 1
-    with packer, ThreadPoolExecutor(max_workers=jobs) as pool:
-        for function in functions:
-            say(f"building {function.name}")
-        futures = [
-            pool.submit(_build_function, opened, f, out, cache, fitter, packer, memo)
-            for f in functions
-        ]
-        for done, future in enumerate(as_completed(futures), start=1):
-            builds.append(future.result())
-            if step:
-                step(done, len(functions))
+    cache_problems: list[Problem] = []
+    try:
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
+            for function in functions:
+                say(f"building {function.name}")
+            futures = [
+                pool.submit(_build_function, opened, f, out, cache, fitter, packer, memo)
+                for f in functions
+            ]
+            for done, future in enumerate(as_completed(futures), start=1):
+                builds.append(future.result())
+                if step:
+                    step(done, len(functions))
+    finally:
+        try:
+            packer.close()  # writes this run's new blobs: the zips are complete already
+        except BundlerError as error:
+            cache_problems += [dataclasses.replace(p, severity="warning") for p in error.problems]
+        if not options.use_cache:
+            shutil.rmtree(wheels, ignore_errors=True)
     builds.sort(key=lambda b: b.name)
     built = {b.name for b in builds if b.ok}
     mine = {n for n in previous if in_shard(n, options.shard)}
@@ -153,7 +167,9 @@ def build(
         out=out,
         environment=opened.environment,
         builds=tuple(builds),
-        warnings=opened.warnings + _unused_declarations(opened, builds, options.shard),
+        warnings=opened.warnings
+        + _unused_declarations(opened, builds, options.shard)
+        + tuple(cache_problems),
         manifest=manifest,
     )
 
@@ -213,7 +229,8 @@ def _build_function(
         bundle = packer.write_zip(contents, destination, check=check)
         sizes = contents.bytes_by_owner()
         if cache is not None and key is not None:
-            cache.store(key, bundle, sizes, late)
+            failed = cache.store(key, bundle, sizes, late)
+            late += [failed] if failed else []
     except BundlerError as error:
         problems = tuple(_owned(p, function.name) for p in error.problems)
         return FunctionBuild(function.name, function, problems=tuple(warnings) + problems)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import csv
 import dataclasses
+import errno
 import functools
 import hashlib
 import io
@@ -200,8 +201,18 @@ def _skipped(relative: Path) -> bool:
 
 
 def _walk(folder: Path) -> Iterator[Path]:
-    """Files under `folder` in sorted order, without caches, hidden files or virtualenvs."""
-    for directory, subdirs, files in os.walk(folder):
+    """Files under `folder` in sorted order, without caches, hidden files or virtualenvs.
+
+    Linked folders are followed (a shared templates folder linked into a function ships),
+    each real folder once, so a link loop ends.
+    """
+    seen: set[str] = set()
+    for directory, subdirs, files in os.walk(folder, followlinks=True):
+        real = os.path.realpath(directory)
+        if real in seen:
+            subdirs[:] = []
+            continue
+        seen.add(real)
         subdirs[:] = sorted(d for d in subdirs if d not in _SKIPPED_DIRS and not d.startswith("."))
         for name in sorted(files):
             if not name.startswith(".") and not name.endswith((".pyc", ".pyo")):
@@ -267,7 +278,7 @@ def _entry(
                 f"cannot read a file of {what}: {error.strerror}",
                 file=source,
                 function=function,
-                hint="reinstall the distribution" if owner else "check the file's permissions",
+                hint=_unreadable_hint(error, owner),
             )
         )
         return None
@@ -293,6 +304,12 @@ def _entry(
         return None
     executable = bool(info.st_mode & stat.S_IXUSR)
     return Entry(arcname, source, owner, info.st_size, executable)
+
+
+def _unreadable_hint(error: OSError, owner: str) -> str:
+    if error.errno == errno.ELOOP or (error.errno == errno.ENOENT and not owner):
+        return "remove or fix the link, or the file"
+    return "reinstall the distribution" if owner else "check the file's permissions"
 
 
 def _clash(first: Entry, second: Entry, function: str, site_root: Path) -> Problem:

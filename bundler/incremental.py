@@ -20,10 +20,12 @@ from typing import Any
 
 from bundler import __version__
 from bundler.analysis import Analysis, Site
+from bundler.contents import distribution_files
+from bundler.environment import Distribution
 from bundler.errors import Problem
 from bundler.pack import Bundle
 
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 _SMALL = 1024 * 1024  # first-party files up to this size are hashed; larger ones by stat
 
 
@@ -42,7 +44,7 @@ class BuildCache:
     def __init__(self, folder: Path, options: Sequence[object] = ()) -> None:
         self.folder = folder / "functions"
         self.options = list(options)
-        self._records: dict[Path, str] = {}
+        self._records: dict[Path, str] = {}  # distribution digests, by dist-info path
 
     def key(self, site: Site, analysis: Analysis, first_party: Iterable[Path]) -> str:
         """The hash of everything that decides this function's zip."""
@@ -65,12 +67,12 @@ class BuildCache:
         ]
         digest.update(json.dumps(head).encode())
         for path in sorted(set(first_party)):
-            digest.update(b"\0" + str(path.relative_to(site.root)).encode())
+            digest.update(b"\0" + os.path.relpath(path, site.root).encode())
             digest.update(_file_digest(path))
         for resolved in analysis.resolution.distributions:
             distribution = site.environment.distributions[resolved.name]
             digest.update(f"\0{resolved.name}=={resolved.version}".encode())
-            digest.update(self._record_digest(distribution.location / "RECORD"))
+            digest.update(self._distribution_digest(distribution))
         return digest.hexdigest()
 
     def lookup(self, key: str, zip_path: Path) -> CachedBuild | None:
@@ -95,8 +97,10 @@ class BuildCache:
 
     def store(
         self, key: str, bundle: Bundle, sizes: Mapping[str, int], warnings: Iterable[Problem]
-    ) -> None:
-        """Remember a build; written atomically, so concurrent builds never read half."""
+    ) -> Problem | None:
+        """Remember a build; written atomically, so concurrent builds never read half.
+
+        The cache only saves time: when it cannot be written, a warning says so."""
         entry: dict[str, Any] = {
             "format": CACHE_FORMAT,
             "sha256": bundle.sha256,
@@ -107,21 +111,41 @@ class BuildCache:
             "sizes": dict(sorted(sizes.items())),
             "warnings": [_problem_json(w) for w in warnings],
         }
-        self.folder.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(prefix=f".{key}.", dir=self.folder)
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            json.dump(entry, stream)
-        os.replace(temporary, self.folder / f"{key}.json")
+        temporary = None
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            handle, temporary = tempfile.mkstemp(prefix=f".{key}.", dir=self.folder)
+            with os.fdopen(handle, "w", encoding="utf-8") as stream:
+                json.dump(entry, stream)
+            os.replace(temporary, self.folder / f"{key}.json")
+        except OSError as error:
+            if temporary:
+                Path(temporary).unlink(missing_ok=True)
+            return Problem(
+                f"cannot use the cache folder: {error.strerror or error}",
+                file=self.folder,
+                hint="make it writable, choose another with --cache-dir, or build with "
+                "--no-cache; the zip was built",
+                severity="warning",
+            )
+        return None
 
-    def _record_digest(self, record: Path) -> bytes:
-        found = self._records.get(record)
+    def _distribution_digest(self, distribution: Distribution) -> bytes:
+        """Its RECORD, and each shipped file's size, time and mode: a file edited after
+        installation, or an editable install's source, must ship as it is now. Once per
+        distribution per run."""
+        found = self._records.get(distribution.location)
         if found is None:
+            digest = hashlib.sha256()
             try:
-                found = hashlib.sha256(record.read_bytes()).hexdigest()
+                digest.update((distribution.location / "RECORD").read_bytes())
             except OSError:
-                found = "unreadable"
-            self._records[record] = found
-        return found.encode()  # one RECORD read per distribution per run
+                digest.update(b"no RECORD")
+            for arcname, source in distribution_files(distribution):
+                digest.update(f"\0{arcname}\0".encode() + _stat_digest(source))
+            found = digest.hexdigest()
+            self._records[distribution.location] = found
+        return found.encode()
 
 
 def _problem_json(problem: Problem) -> dict[str, Any]:
@@ -136,13 +160,23 @@ def _problem_json(problem: Problem) -> dict[str, Any]:
 
 
 def _file_digest(path: Path) -> bytes:
+    """A first-party file: its content (by size and time when large) and its mode."""
     try:
         stat = path.stat()
+        mode = f":{stat.st_mode & 0o111:o}".encode()  # the zip keeps the executable bit
         if stat.st_size <= _SMALL:
-            return hashlib.sha256(path.read_bytes()).digest()
-        return f"{stat.st_size}:{stat.st_mtime_ns}".encode()
+            return hashlib.sha256(path.read_bytes()).digest() + mode
+        return f"{stat.st_size}:{stat.st_mtime_ns}:{stat.st_ino}".encode() + mode
     except OSError:
         return b"missing"
+
+
+def _stat_digest(path: Path) -> bytes:
+    try:
+        stat = path.stat()
+    except OSError:
+        return b"missing"
+    return f"{stat.st_size}:{stat.st_mtime_ns}:{stat.st_mode & 0o111:o}".encode()
 
 
 def _sha256(path: Path) -> str:

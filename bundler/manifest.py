@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bundler import __version__
+from bundler.discover import NAME_RULE
 from bundler.environment import Environment
 from bundler.errors import BundlerError, Problem
 from bundler.pack import write_text_atomically
@@ -76,9 +77,10 @@ def read_manifest_names(out: Path) -> set[str]:
     """Names of the functions an earlier build wrote into `out` (none if unreadable)."""
     try:
         document = json.loads((out / MANIFEST_NAME).read_text(encoding="utf-8"))
-        return {str(f["name"]) for f in document["functions"]}
+        names = {str(f["name"]) for f in document["functions"]}
     except (OSError, ValueError, KeyError, TypeError):
         return set()
+    return {n for n in names if NAME_RULE.match(n)}  # never a path: the caller deletes zips
 
 
 def merge_manifests(paths: Sequence[Path]) -> dict[str, Any]:

@@ -121,8 +121,26 @@ class _Scanner:
         if found is not None:
             for module_path, arcname in found:
                 self.add(module_path, arcname, site.optional)
+            for name in self._namespace_names(base, site.names):
+                # `from ns import plugin`: a first-party namespace folder without
+                # `plugin` in it; another portion of `ns` (a distribution) provides it
+                self.imports.append(replace(site, module=f"{base}.{name}", names=()))
         elif base and base.split(".", 1)[0] != "__future__":
             self.imports.append(replace(site, module=base))
+
+    def _namespace_names(self, module: str, names: tuple[str, ...]) -> list[str]:
+        """`names` imported from first-party namespace folder `module` that it lacks."""
+        if not module or not names:
+            return []
+        parts = module.split(".")
+        for root in self.roots:
+            if _module_files(root, parts) is None:
+                continue
+            folder = root.joinpath(*parts)
+            if not folder.is_dir() or (folder / "__init__.py").exists():
+                return []  # a regular package: its names are attributes
+            return [n for n in names if n != "*" and _module_files(folder, [n]) is None]
+        return []
 
     def _absolute(self, site: ImportSite, path: Path) -> str | None:
         """The absolute name of a relative import, from the file's place under its root."""

@@ -251,7 +251,7 @@ def test_vanished_file_of_a_function(
     result = run(site, monkeypatch, python=python)
     assert error_lines(result) == [
         "error: netlify/functions/linked/gone.txt: cannot read a file of the function: "
-        "No such file or directory; check the file's permissions"
+        "No such file or directory; remove or fix the link, or the file"
     ]
     assert_only_the_bad_one_failed(site, result, "linked")
 

@@ -351,3 +351,22 @@ def test_editable_flat_layout_finder(
         *dist_info("flatproj", "0.4", extra=("top_level.txt",)),
     ]
     assert invoke(built.bundle.path, "flat", api_event(), tmp_path) == "flatflat"
+
+
+def test_a_linked_folder_in_a_function_folder_ships_once_even_with_a_loop(
+    make_site: Site, build_site: Build, site_python: Path
+) -> None:
+    site = make_site(
+        '[project]\nname = "site"\n',
+        {
+            "netlify/functions/dfn/dfn.py": "def handler(event, context):\n    return 1\n",
+            "shared/tpl/a.txt": "template\n",
+        },
+    )
+    folder = site / "netlify" / "functions" / "dfn"
+    (folder / "tpl").symlink_to(site / "shared" / "tpl", target_is_directory=True)
+    (site / "shared" / "tpl" / "loop").symlink_to(site / "shared", target_is_directory=True)
+    built = build_site(site, site_python)["dfn"]
+    assert built.ok, built.problems
+    # tpl/loop leads back to shared/, whose only folder (tpl) was walked already
+    assert zip_names(built.bundle.path) == ["dfn.py", "tpl/a.txt"]

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import write_editable, write_package
 from test_build import HEALTHY, PYPROJECT, make_environment, make_site
 
 from bundler.build import BuildOptions, build, in_shard
@@ -172,3 +173,79 @@ def _member(bundle: Path, name: str) -> str:
 
     with zipfile.ZipFile(bundle) as archive:
         return archive.read(name).decode()
+
+
+# --- what must invalidate a cached zip (each found by review: a cached build must give
+# the bytes a --no-cache build gives) ------------------------------------------------------
+
+
+def site_packages(python: Path) -> Path:
+    [found] = python.parent.parent.glob("lib/python3*/site-packages")
+    return found
+
+
+def fresh_equals_cached(site: Path, python: Path) -> dict[str, bool]:
+    """Build with the cache, then without into another folder; the bytes must agree."""
+    cached_build = build(site, python=python)
+    fresh = build(site, python=python, out=Path("fresh"), options=BuildOptions(use_cache=False))
+    assert zips(fresh.out) == zips(cached_build.out)
+    return cached(cached_build)
+
+
+def test_a_distribution_file_edited_in_place_rebuilds(tmp_path: Path) -> None:
+    python = make_environment(tmp_path / "environment")
+    site = make_site(tmp_path / "site", HEALTHY)
+    build(site, python=python)
+    module = site_packages(python) / "tinydist.py"
+    module.write_text(module.read_text() + "# edited after installation\n")
+    assert fresh_equals_cached(site, python) == {"good": False, "other": True}
+
+
+def test_an_executable_bit_on_a_first_party_file_rebuilds(python: Path, tmp_path: Path) -> None:
+    site = make_site(tmp_path / "site", HEALTHY)
+    build(site, python=python)
+    (site / "netlify" / "functions" / "other" / "data.txt").chmod(0o755)
+    assert fresh_equals_cached(site, python) == {"good": True, "other": False}
+
+
+def test_an_editable_install_rebuilds_when_its_source_changes(tmp_path: Path) -> None:
+    python = make_environment(tmp_path / "environment")
+    project = write_package(tmp_path / "project", "edpkg")
+    write_editable(
+        site_packages(python), "ed", project, {"__editable__.ed-1.0.pth": f"{project}\n"}
+    )
+    site = make_site(
+        tmp_path / "site",
+        {"uses.py": "import edpkg\n\n\ndef handler(event, context):\n    return edpkg.VALUE\n"},
+        pyproject='[project]\nname = "site"\nversion = "1"\ndependencies = ["ed"]\n',
+    )
+    build(site, python=python)
+    (project / "edpkg" / "__init__.py").write_text("VALUE = 2\n")
+    assert fresh_equals_cached(site, python) == {"uses": False}
+    assert "VALUE = 2" in _member(site / "dist" / "functions" / "uses.zip", "edpkg/__init__.py")
+
+
+def test_an_unwritable_cache_is_a_warning_and_the_manifest_is_written(
+    python: Path, tmp_path: Path
+) -> None:
+    site = make_site(tmp_path / "site", HEALTHY)
+    (site / ".bundle-cache").mkdir()
+    (site / ".bundle-cache" / "functions").write_text("not a folder")
+    result = build(site, python=python)
+    assert result.ok
+    assert json.loads(result.manifest.read_text())["functions"]
+    warnings = [p for b in result.builds for p in b.problems if p.severity == "warning"]
+    assert warnings and all(w.message.startswith("cannot use the cache folder") for w in warnings)
+
+
+def test_a_tampered_manifest_never_deletes_files_outside_the_output(
+    python: Path, tmp_path: Path
+) -> None:
+    site = make_site(tmp_path / "site", HEALTHY)
+    victim = tmp_path / "victim.zip"
+    victim.write_text("keep me")
+    out = site / "dist" / "functions"
+    out.mkdir(parents=True)
+    (out / "manifest.json").write_text('{"functions": [{"name": "../../../../victim"}]}')
+    build(site, python=python)
+    assert victim.read_text() == "keep me"

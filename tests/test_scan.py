@@ -789,3 +789,16 @@ def test_the_scanner_finds_exactly_the_imports_written(program: list[Stmt]) -> N
     assert all(i.type_checking for i in result.skipped)
     assert result.warnings == ()
     assert [m.arcname for m in result.modules] == ["main.py"]
+
+
+def test_names_a_first_party_namespace_folder_lacks_are_other_portions(tmp_path: Path) -> None:
+    # `nsx/` is first-party (no __init__.py); `nsx.plugin` comes from a distribution
+    root = site(tmp_path, {MAIN: "from nsx import plugin, mine\n", "nsx/mine.py": "X = 1\n"})
+    result = scan(root)
+    assert arcnames(result) == ["hello.py", "nsx/mine.py"]
+    assert [(i.module, i.names) for i in result.imports] == [("nsx.plugin", ())]
+
+
+def test_names_of_a_regular_first_party_package_are_attributes(tmp_path: Path) -> None:
+    root = site(tmp_path, {MAIN: "from pkg import thing\n", "pkg/__init__.py": "thing = 1\n"})
+    assert modules_of(scan(root)) == []
