@@ -159,6 +159,17 @@ class _Scanner:
                 )
             )
             return None
+        if level > len(package):  # Lambda imports the zip's top level as top-level modules
+            self.warnings.append(
+                Problem(
+                    "this relative import reaches above the top of the zip, so it fails on "
+                    "Lambda (the modules there are top-level)",
+                    file=path,
+                    line=site.line,
+                    hint=f"import it absolutely: {_absolute_form(site)}",
+                    severity="warning",
+                )
+            )
         parts = package[: len(package) - (level - 1)]
         rest = site.module[level:]
         return ".".join([*parts, rest] if rest else parts)
@@ -179,6 +190,12 @@ class _Scanner:
                 files += extra or []
             return [(f, f.relative_to(root).as_posix()) for f in files]
         return None
+
+
+def _absolute_form(site: ImportSite) -> str:
+    """`from .mod import y` -> `from mod import y`; `from . import x` -> `import x`."""
+    rest, names = site.module.lstrip("."), ", ".join(site.names)
+    return f"from {rest} import {names}" if rest else f"import {names}"
 
 
 def _module_files(root: Path, parts: list[str]) -> list[Path] | None:

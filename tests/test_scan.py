@@ -123,7 +123,16 @@ def test_relative_imports_in_the_function_folder(tmp_path: Path) -> None:
     result = scan(root)
     assert arcnames(result) == ["hello.py", "helpers.py", "lib/__init__.py", "lib/inner.py"]
     assert modules_of(result) == ["requests", "yaml"]
-    assert result.warnings == ()
+    # shipped, but Lambda imports hello.py and lib/ as top-level: these fail there
+    assert [(w.file, w.line, w.hint) for w in result.warnings] == [
+        (root / MAIN, 1, "import it absolutely: import helpers"),
+        (root / MAIN, 2, "import it absolutely: from lib import y"),
+        (root / f"{FUNCTION}/lib/__init__.py", 2, "import it absolutely: import helpers"),
+    ]
+    assert result.warnings[0].message == (
+        "this relative import reaches above the top of the zip, so it fails on Lambda "
+        "(the modules there are top-level)"
+    )
 
 
 def test_relative_imports_in_a_site_root_package(tmp_path: Path) -> None:
