@@ -4,13 +4,13 @@ scanned and resolved without writing anything."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from bundler.config import DEFAULT_FUNCTIONS_DIR, SiteConfig
 from bundler.discover import Discovery, Function, discover_functions
 from bundler.environment import Environment, Interpreter, default_python, python_in
-from bundler.errors import Problem
+from bundler.errors import Problem, UsageError
 from bundler.resolve import Declarations, Resolution, resolve_function
 from bundler.scan import Scan, scan_function
 from bundler.targets import LambdaTarget
@@ -53,12 +53,21 @@ class Site:
         if progress:
             version = ".".join(map(str, interpreter.version))
             progress(f"environment: {interpreter.executable} (Python {version})")
+        from_settings = (runtime is None and config.runtime is not None) or (
+            arch is None and config.arch is not None
+        )
         arch = arch or config.arch or "x86_64"
         runtime = runtime or config.runtime
-        if runtime:
-            target = LambdaTarget.from_names(runtime, arch)
-        else:
-            target = LambdaTarget.for_python(interpreter.version, arch)
+        try:
+            if runtime:
+                target = LambdaTarget.from_names(runtime, arch)
+            else:
+                target = LambdaTarget.for_python(interpreter.version, arch)
+        except UsageError as error:
+            if not from_settings:
+                raise
+            settings = root / "pyproject.toml"  # where [tool.bundler] runtime/arch live
+            raise UsageError(*(replace(p, file=settings) for p in error.problems)) from None
         same_minor = interpreter.version[:2] == target.python
         patch = interpreter.version[2] if same_minor else 0
         environment = Environment.from_interpreter(interpreter, target.to_target(patch))

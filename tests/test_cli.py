@@ -763,3 +763,19 @@ def test_a_declared_runtime_dependency_no_function_uses_is_a_warning(
         "([project].dependencies) that no function uses; remove it from the runtime "
         "dependencies, or move it to a dev group"
     ]
+
+
+def test_an_unknown_runtime_in_the_settings_names_pyproject(
+    python: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site = make_site(
+        tmp_path / "site",
+        HEALTHY,
+        pyproject=PYPROJECT + '\n[tool.bundler]\nruntime = "python2.7"\n',
+    )
+    result = run(site, monkeypatch, python=python)
+    assert result.exit_code == 2
+    assert error_lines(result) == [
+        "error: pyproject.toml: unknown Lambda runtime 'python2.7'; use one of python3.8, "
+        "python3.9, python3.10, python3.11, python3.12, python3.13, python3.14"
+    ]
