@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import csv
 import difflib
-import hashlib
 import io
 import json
 import re
@@ -25,6 +24,7 @@ from packaging.utils import canonicalize_name
 
 from bundler.check import UNZIPPED_LIMIT, ZIPPED_LIMIT
 from bundler.contents import FIRST_PARTY
+from bundler.digests import file_sha256
 from bundler.errors import BundlerError, Problem, UsageError
 from bundler.manifest import MANIFEST_NAME
 
@@ -35,7 +35,6 @@ LARGEST_COUNT = 10
 RUNTIME_PROVIDED = ("boto3", "botocore", "jmespath", "s3transfer")
 _NATIVE = re.compile(r"\.(so(\.\d+)*|pyd|dylib)$")
 _TESTS = frozenset({"tests", "test"})
-_CHUNK = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -329,7 +328,7 @@ def _compare(entry: dict[str, Any], path: Path, members: list[Member]) -> list[P
     """The manifest's numbers against the zip's: any difference means the zip changed."""
     differences = []
     actual = {
-        "sha256": _sha256(path),
+        "sha256": file_sha256(path),
         "zippedSize": path.stat().st_size,
         "unzippedSize": sum(m.size for m in members),
         "files": len(members),
@@ -350,11 +349,3 @@ def _compare(entry: dict[str, Any], path: Path, members: list[Member]) -> list[P
             hint="run `bundle build` again",
         )
     ]
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        while block := stream.read(_CHUNK):
-            digest.update(block)
-    return digest.hexdigest()

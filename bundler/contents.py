@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import base64
 import csv
 import dataclasses
 import errno
 import functools
-import hashlib
 import io
 import os
 import stat
@@ -15,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from bundler.digests import record_hash
 from bundler.discover import Function
 from bundler.environment import Distribution, Environment
 from bundler.errors import BundlerError, Problem, display_path
@@ -141,8 +140,7 @@ def shipped_record(distribution: Distribution) -> bytes:
         for arcname, source in distribution_files(distribution):
             if arcname not in listed and arcname != f"{info}/RECORD":
                 data = source.read_bytes()
-                digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=")
-                rows.append([arcname, f"sha256={digest.decode()}", str(len(data))])
+                rows.append([arcname, record_hash(data), str(len(data))])
         rows.sort()
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")

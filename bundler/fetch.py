@@ -3,8 +3,6 @@ runtime, downloaded with pip, checked against its RECORD and unpacked into a cac
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 import os
 import shutil
@@ -26,6 +24,7 @@ from packaging.utils import (
 )
 from packaging.version import InvalidVersion, Version
 
+from bundler.digests import file_sha256, record_hash
 from bundler.environment import Distribution, read_distribution
 from bundler.errors import BundlerError, Problem
 from bundler.targets import LambdaTarget
@@ -72,7 +71,7 @@ def fetch_wheel(
         raise _no_wheel(name, version, target, index_url)
     if not folder.is_dir():
         unpack_wheel(wheel, folder)
-    return FetchedWheel(wheel, _sha256(wheel), read_unpacked(folder))
+    return FetchedWheel(wheel, file_sha256(wheel), read_unpacked(folder))
 
 
 def read_unpacked(folder: Path) -> Distribution:
@@ -115,7 +114,7 @@ def unpack_wheel(wheel: Path, folder: Path) -> None:
                 if member not in members:
                     raise FetchError.of(f"{wheel.name} lacks {member}, listed in its RECORD")
                 content = archive.read(member)
-                if digest and digest != _record_hash(content):
+                if digest and digest != record_hash(content):
                     raise FetchError.of(
                         f"{wheel.name}: {member} does not match its RECORD hash",
                         hint="delete the cached wheel and fetch it again",
@@ -128,7 +127,7 @@ def unpack_wheel(wheel: Path, folder: Path) -> None:
                 path.write_bytes(content)
                 mode = (members[member].external_attr >> 16) & 0o111
                 path.chmod(0o755 if mode else 0o644)
-                lines.append(f"{target},sha256={_record_hash(content)},{len(content)}")
+                lines.append(f"{target},{record_hash(content)},{len(content)}")
             lines.append(f"{info}/RECORD,,")
             (work / info).mkdir(exist_ok=True)
             (work / info / "RECORD").write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -259,19 +258,6 @@ def _installed_path(member: str, data: str) -> str | None:
         return member
     scheme, _, rest = member[len(data) :].partition("/")
     return rest if scheme in ("purelib", "platlib") else None
-
-
-def _record_hash(content: bytes) -> str:
-    digest = base64.urlsafe_b64encode(hashlib.sha256(content).digest()).rstrip(b"=")
-    return "sha256=" + digest.decode()
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _index_url() -> str:

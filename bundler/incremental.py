@@ -21,6 +21,7 @@ from typing import Any
 from bundler import __version__
 from bundler.analysis import Analysis, Site
 from bundler.contents import distribution_files
+from bundler.digests import file_sha256
 from bundler.environment import Distribution
 from bundler.errors import Problem
 from bundler.pack import Bundle
@@ -82,7 +83,7 @@ class BuildCache:
             stat = zip_path.stat()
             if entry["format"] != CACHE_FORMAT or entry["zipped"] != stat.st_size:
                 return None
-            if entry["mtime_ns"] != stat.st_mtime_ns and _sha256(zip_path) != entry["sha256"]:
+            if entry["mtime_ns"] != stat.st_mtime_ns and file_sha256(zip_path) != entry["sha256"]:
                 return None
             bundle = Bundle(
                 zip_path, entry["sha256"], entry["zipped"], entry["unzipped"], entry["files"]
@@ -177,11 +178,3 @@ def _stat_digest(path: Path) -> bytes:
     except OSError:
         return b"missing"
     return f"{stat.st_size}:{stat.st_mtime_ns}:{stat.st_mode & 0o111:o}".encode()
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        while block := stream.read(1024 * 1024):
-            digest.update(block)
-    return digest.hexdigest()

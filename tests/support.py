@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 import subprocess
 import sys
 import textwrap
@@ -19,6 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from packaging.utils import canonicalize_name
+
+from bundler.verify import api_event as verify_event
 
 FileData = str | bytes
 
@@ -91,31 +94,21 @@ def pip_install(python: Path, *arguments: str) -> None:
 def api_event(
     path: str = "/", method: str = "GET", body: str | None = None, **extra: Any
 ) -> dict[str, Any]:
-    """An API Gateway REST (v1) proxy event, as Netlify and Lambda send it."""
-    headers = {"host": "localhost", "content-type": "application/json"}
-    event: dict[str, Any] = {
-        "resource": "/{proxy+}",
-        "path": path,
-        "httpMethod": method,
-        "headers": headers,
-        "multiValueHeaders": {k: [v] for k, v in headers.items()},
-        "queryStringParameters": None,
-        "multiValueQueryStringParameters": None,
-        "pathParameters": None,
-        "stageVariables": None,
-        "requestContext": {
-            "resourcePath": "/{proxy+}",
-            "httpMethod": method,
-            "path": path,
-            "identity": {"sourceIp": "127.0.0.1"},
-            "stage": "prod",
-            "requestId": "test-request",
-        },
-        "body": body,
-        "isBase64Encoded": False,
-    }
-    event.update(extra)
+    """An API Gateway REST (v1) proxy event, as Netlify and Lambda send it (the one
+    `bundle verify` sends), with a body and any other keys set."""
+    event = verify_event(path, method)
+    event.update(body=body, **extra)
     return event
+
+
+def pinned_names(requirements: Path) -> set[str]:
+    """Canonical names pinned in a pip-compile output file (the tests' own oracle)."""
+    names = set()
+    for line in requirements.read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line and not line.startswith("-"):
+            names.add(canonicalize_name(re.split(r"[\s\[=<>!~;]", line, maxsplit=1)[0]))
+    return names
 
 
 _RUNNER = textwrap.dedent(

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import shutil
 import statistics
 import subprocess
@@ -27,7 +26,15 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 from packaging.utils import canonicalize_name
-from support import api_event, invoke, make_venv, pip_install, zip_distributions, zip_names
+from support import (
+    api_event,
+    invoke,
+    make_venv,
+    pinned_names,
+    pip_install,
+    zip_distributions,
+    zip_names,
+)
 
 from bundler.cli import main
 
@@ -85,18 +92,8 @@ EXPECTED_DISTRIBUTIONS: dict[str, set[str]] = {
 }
 
 
-def requirement_names(path: Path) -> set[str]:
-    """Canonical names pinned in a pip-compile output file."""
-    names = set()
-    for line in path.read_text().splitlines():
-        line = line.split("#", 1)[0].strip()
-        if line and not line.startswith("-"):
-            names.add(canonicalize_name(re.split(r"[\s\[=<>!~;]", line, maxsplit=1)[0]))
-    return names
-
-
-RUNTIME_NAMES = requirement_names(SAMPLE_SITE / "requirements.txt")
-DEV_ONLY_NAMES = requirement_names(SAMPLE_SITE / "requirements-dev.txt") - RUNTIME_NAMES
+RUNTIME_NAMES = pinned_names(SAMPLE_SITE / "requirements.txt")
+DEV_ONLY_NAMES = pinned_names(SAMPLE_SITE / "requirements-dev.txt") - RUNTIME_NAMES
 
 
 def copy_site(destination: Path) -> Path:

@@ -10,6 +10,7 @@ import pytest
 from support import build_wheel
 
 from bundler.binaries import check_distribution
+from bundler.digests import record_hash
 from bundler.fetch import FetchError, fetch_wheel, read_unpacked, unpack_wheel
 from bundler.targets import LambdaTarget
 
@@ -51,6 +52,12 @@ def test_unpack_lays_out_a_site_packages(tmp_path: Path) -> None:
         "tiny_ext.py",
     ]
     assert not list(tmp_path.glob(".unpack-*"))
+    # the written RECORD is a real one: it verifies against the files it lists
+    for line in (tmp_path / "site" / "tiny-2.0.dist-info" / "RECORD").read_text().splitlines():
+        name, digest, size = line.split(",")
+        if digest:
+            data = (tmp_path / "site" / name).read_bytes()
+            assert (digest, int(size)) == (record_hash(data), len(data)), line
 
 
 @pytest.mark.parametrize(

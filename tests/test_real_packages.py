@@ -28,7 +28,15 @@ from typing import Any
 import pytest
 from packaging.tags import parse_tag
 from packaging.utils import canonicalize_name
-from support import api_event, invoke, make_venv, pip_install, zip_distributions, zip_names
+from support import (
+    api_event,
+    invoke,
+    make_venv,
+    pinned_names,
+    pip_install,
+    zip_distributions,
+    zip_names,
+)
 
 pytestmark = [
     pytest.mark.slow,
@@ -130,17 +138,8 @@ EXPECTED_PREFIXES: dict[str, list[str]] = {
 }
 
 
-def requirement_names(path: Path) -> set[str]:
-    names = set()
-    for line in path.read_text().splitlines():
-        line = line.split("#", 1)[0].strip()
-        if line and not line.startswith("-"):
-            names.add(canonicalize_name(re.split(r"[\s\[=<>!~;]", line, maxsplit=1)[0]))
-    return names
-
-
-RUNTIME_NAMES = requirement_names(REAL_SITE / "requirements.txt")
-DEV_ONLY_NAMES = requirement_names(REAL_SITE / "requirements-dev.txt") - RUNTIME_NAMES
+RUNTIME_NAMES = pinned_names(REAL_SITE / "requirements.txt")
+DEV_ONLY_NAMES = pinned_names(REAL_SITE / "requirements-dev.txt") - RUNTIME_NAMES
 
 
 def glibc_needed(tag_line: str) -> tuple[int, int] | None:
