@@ -184,3 +184,84 @@ def zip_distributions(bundle: Path) -> set[str]:
         if top.endswith(".dist-info"):
             names.add(canonicalize_name(top[: -len(".dist-info")].rsplit("-", 1)[0]))
     return names
+
+
+# Running the bundler as an unprivileged user: root ignores file modes, so a test of an
+# unreadable or read-only folder runs `bundle` as `nobody` (as CI's machines run as root).
+# This checkout's interpreter lives under /root, which nobody cannot enter; Debian's
+# /usr/bin/python3 runs the bundler from this checkout instead (click and packaging are
+# pure Python, read from the dev virtualenv).
+SYSTEM_PYTHON = Path("/usr/bin/python3")
+UNPRIVILEGED_USER = "nobody"
+
+
+def can_run_unprivileged() -> tuple[bool, str]:
+    """Whether `run_unprivileged` works here, and why not when it does not."""
+    import os
+    import shutil
+
+    if os.geteuid() != 0:
+        return False, "not root: the tests' own user already meets file modes"
+    if shutil.which("runuser") is None:
+        return False, "runuser is not installed"
+    if not SYSTEM_PYTHON.exists():
+        return False, f"{SYSTEM_PYTHON} is not installed (Debian's python3)"
+    return True, ""
+
+
+def unprivileged_folder(prefix: str = "bundler-nobody-") -> Path:
+    """A fresh folder under /tmp that `nobody` owns and can write (the caller removes it)."""
+    import os
+    import shutil
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
+    os.chmod(folder, 0o755)
+    shutil.chown(folder, UNPRIVILEGED_USER)
+    return folder
+
+
+def give_to_nobody(path: Path) -> None:
+    """`chown -R nobody` of `path`, so `nobody` can write what the test wrote as root."""
+    subprocess.run(["chown", "-R", UNPRIVILEGED_USER, str(path)], check=True)
+
+
+def run_unprivileged(
+    arguments: Sequence[str], cwd: Path, *, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """`bundle ARGUMENTS` in `cwd` as `nobody`, with Debian's Python running this checkout.
+
+    Pass `--python /usr/bin/python3` (or another interpreter nobody can run) for sites
+    that need no installed distributions.
+    """
+    import shutil
+    import sysconfig
+
+    runuser = shutil.which("runuser") or "/usr/sbin/runuser"
+    checkout = Path(__file__).resolve().parent.parent
+    packages = sysconfig.get_paths()["purelib"]  # click and packaging of the dev venv
+    environment = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(cwd),
+        "PYTHONPATH": f"{checkout}:{packages}",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "LANG": "C.UTF-8",
+    }
+    return subprocess.run(
+        [
+            runuser,
+            "-u",
+            UNPRIVILEGED_USER,
+            "--",
+            str(SYSTEM_PYTHON),
+            "-m",
+            "bundler",
+            *arguments,
+        ],
+        cwd=cwd,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
