@@ -6,7 +6,9 @@ build deflates each distinct file once (`bundler.zipwriter` copies the deflated 
 
 from __future__ import annotations
 
+import calendar
 import os
+import re
 import tempfile
 import time
 from collections.abc import Callable
@@ -15,10 +17,14 @@ from pathlib import Path
 
 from bundler.blobs import DEFAULT_LEVEL, BlobStore
 from bundler.contents import Contents
+from bundler.errors import UsageError
 from bundler.zipwriter import Deflated, ZipWriter
 
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 ZIP_END = (2107, 12, 31, 23, 59, 58)  # the last time a zip's DOS date can hold
+_FIRST = calendar.timegm((*ZIP_EPOCH, 0, 0, 0))
+_LAST = calendar.timegm((*ZIP_END, 0, 0, 0))
+_EPOCH = re.compile(r"-?[0-9]+")  # ASCII digits only: int() would take others too
 
 
 @dataclass(frozen=True)
@@ -33,12 +39,30 @@ class Bundle:
 
 
 def zip_timestamp() -> tuple[int, int, int, int, int, int]:
-    """1980-01-01, or SOURCE_DATE_EPOCH when set (reproducible-builds.org), within zip's range."""
-    epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    if not epoch or not epoch.strip().isdigit():
+    """1980-01-01, or SOURCE_DATE_EPOCH when set (reproducible-builds.org), within zip's range.
+
+    The specification asks for a whole number of seconds, as `date +%s` prints it; a
+    time a zip cannot hold is clamped to its range (1980 to 2107), and a value that is not
+    a number is a usage error, as the specification recommends (never a silent 1980).
+    """
+    value = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if not value:
         return ZIP_EPOCH
-    moment = time.gmtime(int(epoch))
-    stamp = (
+    if not _EPOCH.fullmatch(value):
+        raise UsageError.of(
+            f"SOURCE_DATE_EPOCH={_shown(value)} is not a whole number of seconds since 1970",
+            hint="set it as `date +%s` or `git log -1 --format=%ct` prints it, or unset it",
+        )
+    digits = value.lstrip("-").lstrip("0") or "0"
+    if value.startswith("-") or len(digits) > len(str(_LAST)):  # no int() of 5000 digits
+        return ZIP_EPOCH if value.startswith("-") else ZIP_END
+    seconds = int(digits)
+    if seconds < _FIRST:
+        return ZIP_EPOCH
+    if seconds > _LAST:
+        return ZIP_END
+    moment = time.gmtime(seconds)
+    return (
         moment.tm_year,
         moment.tm_mon,
         moment.tm_mday,
@@ -46,7 +70,10 @@ def zip_timestamp() -> tuple[int, int, int, int, int, int]:
         moment.tm_min,
         moment.tm_sec,
     )
-    return min(max(stamp, ZIP_EPOCH), ZIP_END)
+
+
+def _shown(value: str) -> str:
+    return repr(value) if len(value) <= 40 else f"{value[:30]!r}... ({len(value):,} characters)"
 
 
 class Packer:
@@ -58,6 +85,7 @@ class Packer:
     """
 
     def __init__(self, cache_dir: Path | None = None, *, level: int = DEFAULT_LEVEL) -> None:
+        self.stamp = zip_timestamp()  # once per build, before any work: it may be refused
         self.store = BlobStore(cache_dir, level=level)
 
     def __enter__(self) -> Packer:
@@ -82,11 +110,10 @@ class Packer:
         `check(zipped_size)` runs before the rename; if it raises, nothing is left behind.
         """
         destination.parent.mkdir(parents=True, exist_ok=True)
-        stamp = zip_timestamp()
         handle, temporary = tempfile.mkstemp(prefix=f".{destination.name}.", dir=destination.parent)
         try:
             try:
-                writer = ZipWriter(handle, stamp)
+                writer = ZipWriter(handle, self.stamp)
                 for entry, member in zip(contents.entries, self._deflate(contents), strict=True):
                     writer.add(entry.arcname, member, executable=entry.executable)
                 digest = writer.finish()

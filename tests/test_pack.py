@@ -13,9 +13,11 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_build import HEALTHY, make_environment, make_site
+from test_cli import error_lines, run
 
 from bundler.contents import Contents, Entry
-from bundler.errors import BundlerError, Problem
+from bundler.errors import BundlerError, Problem, UsageError
 from bundler.pack import ZIP_EPOCH, Packer, write_text_atomically, write_zip, zip_timestamp
 from bundler.packs import read_indexes
 
@@ -143,11 +145,21 @@ def test_a_vanished_source_leaves_no_file(tmp_path: Path) -> None:
     [
         (None, (1980, 1, 1, 0, 0, 0)),
         ("", (1980, 1, 1, 0, 0, 0)),
-        ("not a number", (1980, 1, 1, 0, 0, 0)),
-        ("-5", (1980, 1, 1, 0, 0, 0)),
+        ("   ", (1980, 1, 1, 0, 0, 0)),  # empty: as if unset (the specification)
+        ("-5", (1980, 1, 1, 0, 0, 0)),  # `date +%s` of 1969: clamped like any time before 1980
+        ("-" + "9" * 5000, (1980, 1, 1, 0, 0, 0)),
         ("0", (1980, 1, 1, 0, 0, 0)),  # before 1980: the earliest a zip can say
+        ("315532799", (1980, 1, 1, 0, 0, 0)),
+        ("315532800", (1980, 1, 1, 0, 0, 0)),
+        ("315532802", (1980, 1, 1, 0, 0, 2)),
         ("1700000000", (2023, 11, 14, 22, 13, 20)),
         (" 1700000000 ", (2023, 11, 14, 22, 13, 20)),
+        ("\t1700000000\n", (2023, 11, 14, 22, 13, 20)),
+        ("0000001700000000", (2023, 11, 14, 22, 13, 20)),
+        ("4354819198", (2107, 12, 31, 23, 59, 58)),
+        ("4354819200", (2107, 12, 31, 23, 59, 58)),  # 2108: after the last time a zip holds
+        ("9" * 30, (2107, 12, 31, 23, 59, 58)),  # past what time.gmtime takes
+        ("9" * 5000, (2107, 12, 31, 23, 59, 58)),  # past what int() parses by default
     ],
 )
 def test_zip_timestamp(
@@ -156,6 +168,33 @@ def test_zip_timestamp(
     if value is not None:
         monkeypatch.setenv("SOURCE_DATE_EPOCH", value)
     assert zip_timestamp() == stamp
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        ("not a number", "'not a number'"),
+        ("1.5", "'1.5'"),
+        ("1e9", "'1e9'"),
+        ("12 34", "'12 34'"),
+        ("0x10", "'0x10'"),
+        ("+5", "'+5'"),
+        ("1_700_000_000", "'1_700_000_000'"),  # int() takes it; `date +%s` never prints it
+        ("\u0661\u0662", "'\u0661\u0662'"),  # Arabic-Indic digits: int() takes them too
+        ("-", "'-'"),
+        ("1" * 50 + "x", "'111111111111111111111111111111'... (51 characters)"),
+    ],
+)
+def test_a_malformed_source_date_epoch_is_a_usage_error(
+    monkeypatch: pytest.MonkeyPatch, value: str, shown: str
+) -> None:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", value)
+    with pytest.raises(UsageError) as caught:
+        Packer()
+    assert [p.format() for p in caught.value.problems] == [
+        f"SOURCE_DATE_EPOCH={shown} is not a whole number of seconds since 1970; set it as "
+        "`date +%s` or `git log -1 --format=%ct` prints it, or unset it"
+    ]
 
 
 def test_source_date_epoch_in_the_zip(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -281,3 +320,44 @@ def test_random_files_read_back_equal(
     with zipfile.ZipFile(folder / "fn.zip") as archive:
         assert archive.testzip() is None
         assert {n: archive.read(n) for n in archive.namelist()} == files
+
+
+# --- SOURCE_DATE_EPOCH through the CLI -----------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def python(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_environment(tmp_path_factory.mktemp("environment"))
+
+
+@pytest.mark.parametrize(
+    ("value", "stamp"),
+    [
+        ("-1", (1980, 1, 1, 0, 0, 0)),
+        ("1700000000", (2023, 11, 14, 22, 13, 20)),
+        ("99999999999999999999999999", (2107, 12, 31, 23, 59, 58)),
+    ],
+)
+def test_source_date_epoch_out_of_range_builds_clamped(
+    python: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, value: str, stamp: tuple[int]
+) -> None:
+    site = make_site(tmp_path / "site", HEALTHY)
+    result = run(site, monkeypatch, python=python, env={"SOURCE_DATE_EPOCH": value})
+    assert result.exit_code == 0, result.output
+    for name in ("good.zip", "other.zip"):
+        with zipfile.ZipFile(site / "dist" / "functions" / name) as archive:
+            assert {i.date_time for i in archive.infolist()} == {stamp}
+
+
+@pytest.mark.parametrize("value", ["1.5", "yesterday", "17 00000000"])
+def test_a_malformed_source_date_epoch_stops_the_build(
+    python: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    site = make_site(tmp_path / "site", HEALTHY)
+    result = run(site, monkeypatch, python=python, env={"SOURCE_DATE_EPOCH": value})
+    assert result.exit_code == 2
+    assert error_lines(result) == [
+        f"error: SOURCE_DATE_EPOCH={value!r} is not a whole number of seconds since 1970; set "
+        "it as `date +%s` or `git log -1 --format=%ct` prints it, or unset it"
+    ]
+    assert list((site / "dist" / "functions").glob("*.zip")) == []
