@@ -200,9 +200,12 @@ def _build_function(
         destination = out / f"{function.name}.zip"
         key = None
         if cache is not None:
-            sources = [p for _a, p in first_party_files(function, analysis.scan, site.root, [], [])]
-            key = cache.key(site, analysis, sources)
-            hit = cache.lookup(key, destination)
+            refused: list[Problem] = []  # a file that may not ship: no cache, collect says why
+            sources = [
+                p for _a, p in first_party_files(function, analysis.scan, site.root, refused, [])
+            ]
+            key = None if refused else cache.key(site, analysis, sources)
+            hit = None if key is None else cache.lookup(key, destination)
             if hit is not None:
                 problems = tuple(_owned(p, function.name) for p in (*warnings, *hit.warnings))
                 return FunctionBuild(

@@ -11,8 +11,9 @@ from typing import Any
 
 from bundler.declared import Declared, read_declared, toml_table
 
-__all__ = ["Declared", "FunctionSettings", "SiteConfig"]
+__all__ = ["Declared", "FunctionSettings", "IncludeEntry", "SiteConfig"]
 from bundler.errors import Problem, UsageError
+from bundler.patterns import IncludeEntry, parse_pattern
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -26,25 +27,34 @@ DEFAULT_FUNCTIONS_DIR = Path("netlify", "functions")
 class FunctionSettings:
     """What the site's configuration says about one function (or all of them)."""
 
-    include: tuple[str, ...] = ()
+    included: tuple[IncludeEntry, ...] = ()
     exclude: tuple[str, ...] = ()
     schedule: str | None = None
     source: Path | None = None
 
+    @property
+    def include(self) -> tuple[str, ...]:
+        """Every `include` and `included_files` entry, as written."""
+        return tuple(entry.text for entry in self.included)
+
     def included_distributions(self, root: Path) -> tuple[str, ...]:
         """`include` entries that name distributions rather than files."""
-        return tuple(e for e in self.include if _is_distribution_name(e, root))
+        return tuple(e.text for e in self.included if _is_distribution_name(e, root))
 
-    def included_patterns(self, root: Path) -> tuple[str, ...]:
-        """`include` entries that are file globs, relative to the site root."""
-        return tuple(e for e in self.include if not _is_distribution_name(e, root))
+    def included_patterns(self, root: Path) -> tuple[IncludeEntry, ...]:
+        """Entries that are file patterns, relative to the site root (`!` ones exclude)."""
+        return tuple(e for e in self.included if not _is_distribution_name(e, root))
 
 
-def _is_distribution_name(entry: str, root: Path) -> bool:
-    """Names have no path or glob signs, and are not the name of a file in the site."""
-    if any(sign in entry for sign in "/*?[\\"):
+def _is_distribution_name(entry: IncludeEntry, root: Path) -> bool:
+    """Names come from `include` only, have no path, glob or `!` signs, and are not the name
+    of a file in the site."""
+    text = entry.text
+    if entry.files_only or not text or any(sign in text for sign in "/*?[\\!"):
         return False
-    return not (root / entry).exists()
+    if text != text.strip() or any(ord(c) < 32 for c in text) or len(text) > 255:
+        return False  # not a name; the pattern check says what is wrong with it
+    return not (root / text).exists()
 
 
 @dataclass(frozen=True)
@@ -75,10 +85,11 @@ class SiteConfig:
         defaults = _settings(tool, "tool.bundler", root / "pyproject.toml")
         net_functions = netlify.get("functions", {})
         if isinstance(net_functions, dict) and "included_files" in net_functions:
-            extra = _strings(net_functions, "included_files", "functions", root / "netlify.toml")
+            extra = _entries(net_functions, "included_files", "functions", root / "netlify.toml")
             defaults = FunctionSettings(
-                defaults.include + extra, defaults.exclude, None, defaults.source
+                defaults.included + extra, defaults.exclude, None, defaults.source
             )
+        _check_patterns(root, defaults, *per_function.values())
 
         warnings: list[Problem] = []
         declared = read_declared(root, pyproject, warnings)
@@ -106,7 +117,7 @@ class SiteConfig:
         """The global settings merged with those of function `name`."""
         own = self.functions.get(name, FunctionSettings())
         return FunctionSettings(
-            include=self.defaults.include + own.include,
+            included=self.defaults.included + own.included,
             exclude=self.defaults.exclude + own.exclude,
             schedule=own.schedule,
             source=own.source or self.defaults.source,
@@ -174,6 +185,24 @@ def _strings(table: Mapping[str, Any], key: str, where: str, path: Path) -> tupl
     return tuple(value)
 
 
+def _entries(
+    table: Mapping[str, Any], key: str, where: str, path: Path
+) -> tuple[IncludeEntry, ...]:
+    return tuple(IncludeEntry(t, path, f"{where}.{key}") for t in _strings(table, key, where, path))
+
+
+def _check_patterns(root: Path, *settings: FunctionSettings) -> None:
+    """Every file pattern must be usable (before any work): all that are not, at once."""
+    problems = []
+    for one in settings:
+        for entry in one.included_patterns(root):
+            found = parse_pattern(entry)
+            if isinstance(found, Problem):
+                problems.append(found)
+    if problems:
+        raise UsageError(*problems)
+
+
 def _settings(table: Mapping[str, Any], where: str, path: Path) -> FunctionSettings:
     schedule = table.get("schedule")
     if schedule is not None and not isinstance(schedule, str):
@@ -183,8 +212,8 @@ def _settings(table: Mapping[str, Any], where: str, path: Path) -> FunctionSetti
             hint='write it as schedule = "@hourly" or a cron expression',
         )
     return FunctionSettings(
-        include=_strings(table, "include", where, path)
-        + _strings(table, "included_files", where, path),
+        included=_entries(table, "include", where, path)
+        + _entries(table, "included_files", where, path),
         exclude=_strings(table, "exclude", where, path),
         schedule=schedule,
         source=path,
@@ -255,7 +284,7 @@ def _merge(name: str, netlify: FunctionSettings | None, own: FunctionSettings) -
             hint="keep one of them",
         )
     return FunctionSettings(
-        include=netlify.include + own.include,
+        included=netlify.included + own.included,
         exclude=netlify.exclude + own.exclude,
         schedule=own.schedule or netlify.schedule,
         source=own.source,

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import csv
 import dataclasses
-import errno
-import functools
 import io
 import os
 import stat
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,11 +15,12 @@ from bundler.digests import record_hash
 from bundler.discover import Function
 from bundler.environment import Distribution, Environment
 from bundler.errors import BundlerError, Problem, display_path
+from bundler.patterns import FilePattern, parse_pattern, unmatched
 from bundler.resolve import Resolution
 from bundler.scan import Scan
+from bundler.shippable import Root, admit, open_shipped, search, walk_files, within_site
 
 FIRST_PARTY = ""
-_SKIPPED_DIRS = frozenset({"__pycache__", ".git", ".venv", "node_modules", ".mypy_cache"})
 
 
 @dataclass(frozen=True)
@@ -65,7 +64,8 @@ def collect_contents(
     site_root: Path,
     memo: dict[Path, DistributionEntries] | None = None,
 ) -> Contents:
-    """The files of `function`'s zip; raises with every clash and unreadable file.
+    """The files of `function`'s zip; raises with every clash, unreadable file and file
+    that a link takes out of its root.
 
     `memo`, shared by the functions of one build, keeps each distribution's entries so
     its files are looked at once per build, not once per function that ships it.
@@ -83,8 +83,8 @@ def collect_contents(
         elif previous.source != entry.source:
             problems.append(_clash(previous, entry, function.name, site_root))
 
-    for arcname, path in first_party_files(function, scan, site_root, problems, warnings):
-        claim(_entry(arcname, path, FIRST_PARTY, problems, function.name))
+    for arcname, real, info in _first_party(function, scan, site_root, problems, warnings):
+        claim(Entry(arcname, real, FIRST_PARTY, info.st_size, _executable(info)))
     for resolved in resolution.distributions:
         distribution = environment.distributions[resolved.name]
         found = memo.get(distribution.location) if memo is not None else None
@@ -115,31 +115,42 @@ def distribution_entries(distribution: Distribution) -> DistributionEntries:
         return (), (problem,)
     record = f"{distribution.location.name}/RECORD"
     entries: list[Entry] = []
-    for arcname, source in distribution_files(distribution):
-        if arcname == record:
-            data = shipped_record(distribution)
-            entries.append(Entry(arcname, source, distribution.name, len(data), False, data))
-        else:
-            entry = _entry(arcname, source, distribution.name, problems, "")
-            if entry is not None:
-                entries.append(entry)
-    return tuple(entries), tuple(problems)
+    for arcname, source, root in _distribution_sources(distribution, problems):
+        admitted = admit(source, root, distribution.name, "", problems)
+        if admitted is not None:
+            real, info = admitted
+            entries.append(Entry(arcname, real, distribution.name, info.st_size, _executable(info)))
+    if problems:
+        return (), tuple(problems)
+    if not any(e.arcname == record for e in entries):
+        return tuple(entries), ()  # a RECORD that does not list itself: nothing to rewrite
+    data = shipped_record(distribution, entries)
+    entries = [
+        Entry(e.arcname, e.source, e.owner, len(data), False, data) if e.arcname == record else e
+        for e in entries
+    ]
+    return tuple(entries), ()
 
 
-@functools.lru_cache(maxsize=1024)
-def shipped_record(distribution: Distribution) -> bytes:
-    """RECORD listing exactly what ships: the installed one names scripts in `bin/` whose
-    shebangs hold the virtualenv's path (zips would differ from one venv to another), and
-    an editable install's names its hooks rather than the source files that ship."""
+def shipped_record(distribution: Distribution, entries: Sequence[Entry]) -> bytes:
+    """RECORD listing exactly what ships (`entries`, admitted): the installed one names
+    scripts in `bin/` whose shebangs hold the virtualenv's path (zips would differ from one
+    venv to another), and an editable install's names its hooks rather than the source
+    files that ship."""
     info = distribution.location.name
-    shipped = {f.arcname for f in distribution.files} - {f"{info}/RECORD"}
-    with (distribution.location / "RECORD").open(encoding="utf-8", newline="") as stream:
-        rows = sorted(row for row in csv.reader(stream) if row and row[0] in shipped)
+    shipped = {e.arcname: e for e in entries}
+    installed = shipped.pop(f"{info}/RECORD")
+    with open_shipped(installed.source, installed.size) as stream:
+        text = stream.read().decode("utf-8")
+    rows = sorted(
+        row for row in csv.reader(io.StringIO(text, newline="")) if row and row[0] in shipped
+    )
     if distribution.editable:
         listed = {row[0] for row in rows}
-        for arcname, source in distribution_files(distribution):
-            if arcname not in listed and arcname != f"{info}/RECORD":
-                data = source.read_bytes()
+        for arcname, entry in shipped.items():
+            if arcname not in listed:
+                with open_shipped(entry.source, entry.size) as stream:
+                    data = stream.read()
                 rows.append([arcname, record_hash(data), str(len(data))])
         rows.sort()
     buffer = io.StringIO()
@@ -155,159 +166,108 @@ def first_party_files(
     problems: list[Problem],
     warnings: list[Problem],
 ) -> Iterator[tuple[str, Path]]:
-    """(arcname, source) of the function's own files: the modules it imports, the data
-    files of its folder, and what `include` names."""
-    for module in scan.modules:
-        yield module.arcname, module.path
-    if function.layout == "directory":
-        for path in _walk(function.folder):
-            if path.suffix not in {".py", ".pyc"}:
-                yield path.relative_to(function.folder).as_posix(), path
-    for pattern in function.settings.included_patterns(site_root):
-        for path in _included(pattern, site_root, function, problems, warnings):
-            base = function.folder if path.is_relative_to(function.folder) else site_root
-            if function.layout == "file" and base == function.folder:
-                base = site_root
-            yield path.relative_to(base).as_posix(), path
+    """(arcname, real path) of the function's own files that may ship: the modules it
+    imports, the data files of its folder, and what `include` names. What may not (it
+    cannot be read, or a link takes it out of the site) is added to `problems`."""
+    for arcname, real, _info in _first_party(function, scan, site_root, problems, warnings):
+        yield arcname, real
 
 
 def distribution_files(distribution: Distribution) -> Iterator[tuple[str, Path]]:
-    """(arcname, source) of every file a distribution ships; editable ones from their source."""
-    if not distribution.editable:
-        for file in distribution.files:
-            yield file.arcname, file.source
-        return
-    info = distribution.location.name + "/"
-    for file in distribution.files:
-        if file.arcname.startswith(info):
-            yield file.arcname, file.source
-    for module, source in distribution.editable_sources:
-        prefix = module.replace(".", "/")
-        if source.is_file():
-            yield f"{prefix}{source.suffix}", source
-            continue
-        for path in _walk(source):
-            if path.suffix != ".pyc":
-                yield f"{prefix}/{path.relative_to(source).as_posix()}", path
+    """(arcname, source) of every file a distribution ships; editable ones from their source.
 
-
-def _skipped(relative: Path) -> bool:
-    """Bytecode, caches and hidden files never ship, however they are named."""
-    if relative.suffix in {".pyc", ".pyo"}:
-        return True
-    return any(part in _SKIPPED_DIRS or part.startswith(".") for part in relative.parts)
-
-
-def _walk(folder: Path) -> Iterator[Path]:
-    """Files under `folder` in sorted order, without caches, hidden files or virtualenvs.
-
-    Linked folders are followed (a shared templates folder linked into a function ships),
-    each real folder once, so a link loop ends.
+    Unchecked: `distribution_entries` says which of them may ship.
     """
-    seen: set[str] = set()
-    for directory, subdirs, files in os.walk(folder, followlinks=True):
-        real = os.path.realpath(directory)
-        if real in seen:
-            subdirs[:] = []
-            continue
-        seen.add(real)
-        subdirs[:] = sorted(d for d in subdirs if d not in _SKIPPED_DIRS and not d.startswith("."))
-        for name in sorted(files):
-            if not name.startswith(".") and not name.endswith((".pyc", ".pyo")):
-                yield Path(directory, name)
+    for arcname, source, _root in _distribution_sources(distribution, []):
+        yield arcname, source
 
 
-def _included(
-    pattern: str,
-    site_root: Path,
+def _first_party(
     function: Function,
+    scan: Scan,
+    site_root: Path,
     problems: list[Problem],
     warnings: list[Problem],
-) -> Iterator[Path]:
-    source = function.settings.source
-    if Path(pattern).is_absolute() or ".." in Path(pattern).parts:
-        problems.append(
-            Problem(
-                f"include pattern {pattern!r} leaves the site root",
-                file=source,
-                function=function.name,
-                hint="use a path relative to the site root, inside it",
-            )
-        )
-        return
-    matches = sorted(site_root.glob(pattern))
-    if not matches:
-        warnings.append(
-            Problem(
-                f"include pattern {pattern!r} matches no file",
-                file=source,
-                function=function.name,
-                hint="fix the pattern or remove it",
-                severity="warning",
-            )
-        )
-    root = site_root.resolve()
-    for match in matches:
-        if not match.resolve().is_relative_to(root):
-            problems.append(
-                Problem(
-                    f"include pattern {pattern!r} reaches {match}, outside the site root "
-                    "through a link",
-                    file=source,
-                    function=function.name,
-                    hint="copy the file into the site instead",
-                )
-            )
-        elif match.is_dir():
-            yield from _walk(match)
-        elif match.is_file() and not _skipped(match.relative_to(site_root)):
-            yield match
+) -> Iterator[tuple[str, Path, os.stat_result]]:
+    name = function.name
+    root = within_site(site_root)
+    patterns: list[FilePattern] = []
+    for entry in function.settings.included_patterns(site_root):
+        parsed = parse_pattern(entry)
+        if isinstance(parsed, Problem):
+            problems.append(dataclasses.replace(parsed, function=name))
+        else:
+            patterns.append(parsed)
+    exclusions = [p for p in patterns if p.excludes]
+    used: set[FilePattern] = set()
+
+    def kept(path: Path) -> bool:
+        if not path.is_relative_to(site_root):
+            return True
+        names = path.relative_to(site_root).parts
+        removed = [p for p in exclusions if p.excludes_path(names)]
+        used.update(removed)
+        return not removed
+
+    def admitted(arcname: str, path: Path) -> Iterator[tuple[str, Path, os.stat_result]]:
+        found = admit(path, root, "", name, problems)
+        if found is not None:
+            yield arcname, *found
+
+    for module in scan.modules:
+        yield from admitted(module.arcname, module.path)
+    if function.layout == "directory":
+        for path in walk_files(function.folder, root, problems, name):
+            if path.suffix != ".py" and kept(path):
+                yield from admitted(path.relative_to(function.folder).as_posix(), path)
+    for pattern in patterns:
+        if pattern.excludes:
+            continue
+        matched = False
+        for path in search(pattern, site_root, root, problems, name):
+            matched = True
+            if kept(path):
+                base = function.folder if path.is_relative_to(function.folder) else site_root
+                if function.layout == "file" and base == function.folder:
+                    base = site_root
+                yield from admitted(path.relative_to(base).as_posix(), path)
+        if not matched:
+            warnings.append(unmatched(pattern, name))
+    warnings += [unmatched(p, name) for p in exclusions if p not in used]
 
 
-def _entry(
-    arcname: str, source: Path, owner: str, problems: list[Problem], function: str
-) -> Entry | None:
-    try:
-        info = source.stat()
-    except OSError as error:
-        what = f"distribution {owner}" if owner else "the function"
-        problems.append(
-            Problem(
-                f"cannot read a file of {what}: {error.strerror}",
-                file=source,
-                function=function,
-                hint=_unreadable_hint(error, owner),
-            )
+def _distribution_sources(
+    distribution: Distribution, problems: list[Problem]
+) -> Iterator[tuple[str, Path, Root]]:
+    """(arcname, source, the root it must stay in) of every file a distribution ships."""
+    name = distribution.display_name
+    site = Root(
+        distribution.location.parent,
+        f"the site-packages folder of {name}",
+        f"reinstall {name} so that its files are copied into the environment, not linked "
+        "(uv: UV_LINK_MODE=copy)",
+    )
+    info = distribution.location.name + "/"
+    for file in distribution.files:
+        if not distribution.editable or file.arcname.startswith(info):
+            yield file.arcname, file.source, site
+    for module, source in distribution.editable_sources:
+        prefix = module.replace(".", "/")
+        is_folder = os.path.isdir(source)
+        root = Root(
+            source if is_folder else source.parent,
+            f"the source folder of editable {name} ({source if is_folder else source.parent})",
+            "copy it into the project instead of linking to it",
         )
-        return None
-    if not stat.S_ISREG(info.st_mode):
-        problems.append(
-            Problem(
-                "not a regular file (a pipe, socket or device cannot ship in a zip)",
-                file=source,
-                function=function,
-                hint="remove it from the function's folder or the include patterns",
-            )
-        )
-        return None
-    if not os.access(source, os.R_OK):
-        problems.append(
-            Problem(
-                "cannot read this file: permission denied",
-                file=source,
-                function=function,
-                hint="make it readable (chmod a+r)",
-            )
-        )
-        return None
-    executable = bool(info.st_mode & stat.S_IXUSR)
-    return Entry(arcname, source, owner, info.st_size, executable)
+        if not is_folder:
+            yield f"{prefix}{source.suffix}", source, root
+            continue
+        for path in walk_files(source, root, problems, ""):
+            yield f"{prefix}/{path.relative_to(source).as_posix()}", path, root
 
 
-def _unreadable_hint(error: OSError, owner: str) -> str:
-    if error.errno == errno.ELOOP or (error.errno == errno.ENOENT and not owner):
-        return "remove or fix the link, or the file"
-    return "reinstall the distribution" if owner else "check the file's permissions"
+def _executable(info: os.stat_result) -> bool:
+    return bool(info.st_mode & stat.S_IXUSR)
 
 
 def _clash(first: Entry, second: Entry, function: str, site_root: Path) -> Problem:

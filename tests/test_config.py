@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from packaging.requirements import InvalidRequirement, Requirement
 
-from bundler.config import Declared, FunctionSettings, SiteConfig
+from bundler.config import Declared, FunctionSettings, IncludeEntry, SiteConfig
 from bundler.errors import Problem, UsageError
 
 PARSE_HINT = "fix it, or the bundler cannot tell runtime from dev dependencies"
@@ -143,32 +143,37 @@ def test_include_and_exclude_are_merged_per_function(tmp_path: Path) -> None:
         },
     )
     pyproject, netlify = tmp_path / "pyproject.toml", tmp_path / "netlify.toml"
+    certifi = IncludeEntry("certifi", pyproject, "tool.bundler.include")
+    data = IncludeEntry("data/*.json", pyproject, "tool.bundler.included_files")
+    templates = IncludeEntry("templates/**", netlify, "functions.included_files")
+    emails = IncludeEntry("emails/*.html", netlify, 'functions."mailer".included_files')
+    pyjwt = IncludeEntry("pyjwt", pyproject, "tool.bundler.functions.api.include")
     assert config.defaults == FunctionSettings(
-        include=("certifi", "data/*.json", "templates/**"),
-        exclude=("**/*.md",),
-        source=pyproject,
+        included=(certifi, data, templates), exclude=("**/*.md",), source=pyproject
     )
     assert config.functions == {
-        "mailer": FunctionSettings(include=("emails/*.html",), source=netlify),
+        "mailer": FunctionSettings(included=(emails,), source=netlify),
         "api": FunctionSettings(
-            include=("pyjwt",), exclude=("tests/**",), schedule="@daily", source=pyproject
+            included=(pyjwt,), exclude=("tests/**",), schedule="@daily", source=pyproject
         ),
     }
     assert config.settings_for("api") == FunctionSettings(
-        include=("certifi", "data/*.json", "templates/**", "pyjwt"),
+        included=(certifi, data, templates, pyjwt),
         exclude=("**/*.md", "tests/**"),
         schedule="@daily",
         source=pyproject,
     )
+    assert config.settings_for("api").include == (
+        "certifi",
+        "data/*.json",
+        "templates/**",
+        "pyjwt",
+    )
     assert config.settings_for("mailer") == FunctionSettings(
-        include=("certifi", "data/*.json", "templates/**", "emails/*.html"),
-        exclude=("**/*.md",),
-        source=netlify,
+        included=(certifi, data, templates, emails), exclude=("**/*.md",), source=netlify
     )
     assert config.settings_for("other") == FunctionSettings(
-        include=("certifi", "data/*.json", "templates/**"),
-        exclude=("**/*.md",),
-        source=pyproject,
+        included=(certifi, data, templates), exclude=("**/*.md",), source=pyproject
     )
 
 
@@ -179,29 +184,37 @@ def test_a_global_schedule_does_not_reach_functions(tmp_path: Path) -> None:
 
 def test_included_distributions_and_patterns(tmp_path: Path) -> None:
     write(tmp_path, {"templates/base.html": "", "VERSION": "1"})
-    settings = FunctionSettings(
-        include=(
-            "certifi",
-            "email-validator",
-            "templates",
-            "VERSION",
-            "data/*.json",
-            "a?b",
-            "[ab]",
-            "static/",
-            "win\\path",
-        )
-    )
-    assert settings.included_distributions(tmp_path) == ("certifi", "email-validator")
-    assert settings.included_patterns(tmp_path) == (
+    include = (
+        "certifi",
+        "email-validator",
         "templates",
         "VERSION",
         "data/*.json",
         "a?b",
         "[ab]",
         "static/",
-        "win\\path",
+        "!drafts/*",
+        "!certifi",
     )
+    settings = FunctionSettings(
+        included=(
+            *(IncludeEntry(t, tmp_path / "pyproject.toml") for t in include),
+            # netlify.toml's included_files are always paths, even when they look like names
+            IncludeEntry("LICENSE", tmp_path / "netlify.toml", "functions.included_files"),
+        )
+    )
+    assert settings.included_distributions(tmp_path) == ("certifi", "email-validator")
+    assert [e.text for e in settings.included_patterns(tmp_path)] == [
+        "templates",
+        "VERSION",
+        "data/*.json",
+        "a?b",
+        "[ab]",
+        "static/",
+        "!drafts/*",
+        "!certifi",
+        "LICENSE",
+    ]
 
 
 def test_a_single_string_is_accepted_as_one_entry(tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ import pytest
 from conftest import NATIVE_LIBRARY, PEM, EditableEnv, write_editable, write_package
 from support import api_event, invoke, zip_names
 
-from bundler.contents import distribution_files, shipped_record
+from bundler.contents import distribution_entries, distribution_files
 from bundler.environment import Environment
 
 Site = Callable[..., Path]
@@ -260,7 +260,11 @@ def test_editable_ships_the_source_tree(
         ("handpkg/data.txt", project / "handpkg" / "data.txt"),
     ]
     # the shipped RECORD lists the source files (so audits attribute them), not the hooks
-    record = shipped_record(environment.distributions["hand"]).decode().splitlines()
+    entries, problems = distribution_entries(environment.distributions["hand"])
+    assert problems == ()
+    [shipped] = [e.data for e in entries if e.arcname == "hand-1.0.dist-info/RECORD"]
+    assert shipped is not None
+    record = shipped.decode().splitlines()
     assert [line.split(",")[0] for line in record] == [
         "hand-1.0.dist-info/METADATA",
         "hand-1.0.dist-info/top_level.txt",
