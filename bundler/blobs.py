@@ -39,6 +39,7 @@ from bundler.blobfile import (
     write_blob_file,
 )
 from bundler.errors import BundlerError, Problem
+from bundler.shippable import open_shipped
 from bundler.zipwriter import Deflated
 
 DEFAULT_LEVEL = 6  # zlib's default, what zipfile's ZIP_DEFLATED uses
@@ -142,8 +143,8 @@ class BlobStore:
             self._busy.add(source)
         try:
             if size <= _WHOLE:
-                with path.open("rb") as stream:
-                    data = stream.read()
+                with open_shipped(path, size) as stream:
+                    data = stream.read(size + 1)  # a file that grew is refused by its size
                 digest = hashlib.sha256(data).digest()
                 blob = self._get(digest, lambda: self._compress_bytes(digest, data))
             else:
@@ -332,7 +333,7 @@ class _SourceFailed(Exception):
 
 def _read_blocks(path: Path) -> Iterator[bytes]:
     try:
-        with path.open("rb") as stream:
+        with open_shipped(path) as stream:
             yield from iter(lambda: stream.read(CHUNK), b"")
     except OSError as error:
         raise _SourceFailed(error) from error
@@ -340,7 +341,7 @@ def _read_blocks(path: Path) -> Iterator[bytes]:
 
 def _hash_file(path: Path) -> bytes:
     digest = hashlib.sha256()
-    with path.open("rb") as stream:
+    with open_shipped(path) as stream:
         for block in iter(lambda: stream.read(CHUNK), b""):
             digest.update(block)
     return digest.digest()

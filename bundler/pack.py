@@ -18,6 +18,7 @@ from pathlib import Path
 from bundler.blobs import DEFAULT_LEVEL, BlobStore
 from bundler.contents import Contents
 from bundler.errors import UsageError
+from bundler.shippable import changed_size
 from bundler.zipwriter import Deflated, ZipWriter
 
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
@@ -108,13 +109,19 @@ class Packer:
         """Write `contents` to `destination` through a temporary file renamed into place.
 
         `check(zipped_size)` runs before the rename; if it raises, nothing is left behind.
+        Every size is that of the bytes read: a file whose size changed since it was
+        listed (and checked against Lambda's limits) is refused.
         """
         destination.parent.mkdir(parents=True, exist_ok=True)
+        members = self._deflate(contents)
+        for entry, member in zip(contents.entries, members, strict=True):
+            if entry.data is None and member.size != entry.size:
+                raise changed_size(entry.source, entry.size, member.size)
         handle, temporary = tempfile.mkstemp(prefix=f".{destination.name}.", dir=destination.parent)
         try:
             try:
                 writer = ZipWriter(handle, self.stamp)
-                for entry, member in zip(contents.entries, self._deflate(contents), strict=True):
+                for entry, member in zip(contents.entries, members, strict=True):
                     writer.add(entry.arcname, member, executable=entry.executable)
                 digest = writer.finish()
             finally:
@@ -127,7 +134,8 @@ class Packer:
         except BaseException:
             Path(temporary).unlink(missing_ok=True)
             raise
-        return Bundle(destination, digest, zipped, contents.unzipped, len(contents.entries))
+        unzipped = sum(member.size for member in members)
+        return Bundle(destination, digest, zipped, unzipped, len(contents.entries))
 
     def _deflate(self, contents: Contents) -> list[Deflated]:
         """The deflated members of `contents`, in order.

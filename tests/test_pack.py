@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import stat
 import subprocess
+import threading
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -16,6 +18,7 @@ from hypothesis import strategies as st
 from test_build import HEALTHY, make_environment, make_site
 from test_cli import error_lines, run
 
+from bundler import blobs
 from bundler.contents import Contents, Entry
 from bundler.errors import BundlerError, Problem, UsageError
 from bundler.pack import ZIP_EPOCH, Packer, write_text_atomically, write_zip, zip_timestamp
@@ -320,6 +323,88 @@ def test_random_files_read_back_equal(
     with zipfile.ZipFile(folder / "fn.zip") as archive:
         assert archive.testzip() is None
         assert {n: archive.read(n) for n in archive.namelist()} == files
+
+
+# --- sizes are those of the bytes read ---------------------------------------------------
+
+
+@pytest.mark.parametrize("streamed", [False, True])
+def test_a_file_that_grew_since_it_was_listed_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, streamed: bool
+) -> None:
+    if streamed:  # files over _WHOLE are hashed, then streamed through zlib
+        monkeypatch.setattr(blobs, "_WHOLE", 100)
+    contents = make_contents(tmp_path, FILES)
+    grown = tmp_path / "src" / "pkg" / "data.json"
+    with grown.open("ab") as stream:
+        stream.write(b"0123456789")
+    out = tmp_path / "out"
+    with pytest.raises(BundlerError) as caught:
+        write_zip(contents, out / "fn.zip")
+    how = "9,000 bytes when listed, 9,010 bytes " + ("read" if streamed else "now")
+    assert [p.format() for p in caught.value.problems] == [
+        f"{grown}: this file changed while it was being bundled ({how}); build again once "
+        "nothing writes to it"
+    ]
+    assert list(out.iterdir()) == []
+
+
+def test_a_file_grown_past_the_unzipped_limit_never_ships(tmp_path: Path) -> None:
+    # listed (and checked against the 250 MiB limit) small, 260 MiB when it is read
+    contents = make_contents(tmp_path, FILES)
+    grown = tmp_path / "src" / "handler.py"
+    os.truncate(grown, 260 * 1024 * 1024)  # sparse: no disk, and refused before any read
+    with pytest.raises(BundlerError) as caught:
+        write_zip(contents, tmp_path / "fn.zip")
+    assert caught.value.problems[0].message == (
+        "this file changed while it was being bundled (42 bytes when listed, 272,629,760 bytes now)"
+    )
+    assert not (tmp_path / "fn.zip").exists()
+
+
+def test_the_bundle_reports_the_bytes_read(tmp_path: Path) -> None:
+    contents = make_contents(tmp_path, FILES)
+    bundle = write_zip(contents, tmp_path / "fn.zip")
+    with zipfile.ZipFile(tmp_path / "fn.zip") as archive:
+        assert bundle.unzipped == sum(i.file_size for i in archive.infolist())
+    assert bundle.unzipped == contents.unzipped
+
+
+def _write_in_a_thread(contents: Contents, destination: Path) -> BaseException | None:
+    """write_zip, bounded in time: a FIFO opened by mistake would block it forever."""
+    outcome: list[BaseException | None] = []
+
+    def work() -> None:
+        try:
+            write_zip(contents, destination)
+            outcome.append(None)
+        except BaseException as error:  # handed to the test
+            outcome.append(error)
+
+    worker = threading.Thread(target=work, daemon=True)
+    worker.start()
+    worker.join(timeout=30)
+    assert outcome, "write_zip blocked: it opened a FIFO"
+    return outcome[0]
+
+
+@pytest.mark.parametrize("swap", ["fifo", "link"])
+def test_a_file_swapped_after_it_was_checked_is_refused(tmp_path: Path, swap: str) -> None:
+    contents = make_contents(tmp_path, FILES)
+    swapped = tmp_path / "src" / "pkg" / "data.json"
+    swapped.unlink()
+    if swap == "fifo":
+        os.mkfifo(swapped)
+    else:
+        swapped.symlink_to("/etc/passwd")
+    error = _write_in_a_thread(contents, tmp_path / "out" / "fn.zip")
+    assert isinstance(error, BundlerError)
+    how = "it is not a regular file any more" if swap == "fifo" else "it is a link now"
+    assert [p.format() for p in error.problems] == [
+        f"{swapped}: this file changed while it was being bundled ({how}); build again once "
+        "nothing writes to it"
+    ]
+    assert list((tmp_path / "out").iterdir()) == []
 
 
 # --- SOURCE_DATE_EPOCH through the CLI -----------------------------------------------------
