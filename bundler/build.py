@@ -27,7 +27,7 @@ from bundler.environment import Environment
 from bundler.errors import BundlerError, Problem, UsageError
 from bundler.fit import Fitter
 from bundler.incremental import BuildCache
-from bundler.manifest import read_manifest_names, write_manifest
+from bundler.manifest import MANIFEST_NAME, read_manifest, write_manifest
 from bundler.pack import Bundle, Packer
 from bundler.resolve import Resolution
 
@@ -115,7 +115,7 @@ def build(
             f"cannot create the output folder {out}: {error.strerror}",
             hint="choose a folder that can be created, e.g. --out dist/functions",
         ) from None
-    previous = read_manifest_names(out)
+    previous, notes = _previous_names(out)
     cache_dir = options.cache_dir or root / ".bundle-cache"
     cache = BuildCache(cache_dir, options.fingerprint()) if options.use_cache else None
     # --no-cache keeps no cache: fetched wheels then live in a folder removed at the end
@@ -169,7 +169,8 @@ def build(
         builds=tuple(builds),
         warnings=opened.warnings
         + _unused_declarations(opened, builds, options.shard)
-        + tuple(cache_problems),
+        + tuple(cache_problems)
+        + tuple(notes),
         manifest=manifest,
     )
 
@@ -275,6 +276,18 @@ def _owned(problem: Problem, function: str) -> Problem:
     return Problem(
         problem.message, problem.file, problem.line, function, problem.hint, problem.severity
     )
+
+
+def _previous_names(out: Path) -> tuple[set[str], list[Problem]]:
+    """The functions the last build into `out` listed: their zips are ours to replace."""
+    path = out / MANIFEST_NAME
+    if not os.path.lexists(path):
+        return set(), []
+    try:
+        return set(read_manifest(path).names), []
+    except BundlerError as error:
+        hint = "delete the zips of functions that no longer exist: this build cannot tell them"
+        return set(), [dataclasses.replace(error.problems[0], severity="warning", hint=hint)]
 
 
 def _check_out(out: Path, site: Path, functions: Path) -> None:

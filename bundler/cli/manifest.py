@@ -32,9 +32,9 @@ def manifest_command() -> None:
 def merge_command(manifests: tuple[Path, ...], output: Path) -> None:
     """Join the manifests of `bundle build --shard K/N` runs into one."""
     try:
-        document = merge_manifests(manifests)
+        merged = merge_manifests(manifests)
     except BundlerError as error:
         echo_problems(error.problems, Path.cwd())
         sys.exit(error.exit_code)
-    write_document(output, document)
-    click.echo(f"{output}: {len(document['functions'])} functions from {len(manifests)} manifests")
+    write_document(output, merged.to_json())
+    click.echo(f"{output}: {len(merged.functions)} functions from {len(manifests)} manifests")
