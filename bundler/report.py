@@ -78,10 +78,11 @@ def problem_lines(result: BuildResult, root: Path) -> list[str]:
 
 
 def json_report(result: BuildResult, root: Path) -> dict[str, Any]:
-    """The build report: `--json` prints this."""
+    """The build report: `--json` prints this (`bundler.cli.command` prints a run that stopped)."""
     return {
         "version": REPORT_VERSION,
         "ok": result.ok,
+        "exitCode": 0 if result.ok else 1,
         "site": _relative(result.site, root),
         "functionsDir": _relative(result.functions_dir, root),
         "out": _relative(result.out, root),

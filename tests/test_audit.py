@@ -335,8 +335,12 @@ def test_a_crafted_manifest_is_refused_before_any_zip_is_read(site: Path) -> Non
     document = json.loads(manifest.read_text())
     document["functions"][0]["path"] = "../../../etc/passwd"
     manifest.write_text(json.dumps(document))
-    result = run_audit(site)
+    result = run_audit(site, "--json")
     assert result.exit_code == 2
+    assert json.loads(result.stdout)["problems"][0]["message"] == (
+        "not a manifest bundle build wrote: functions[0].path: '../../../etc/passwd' is not "
+        "'alpha.zip'"
+    )
     assert result.stderr == (
         "error: dist/functions/manifest.json: not a manifest bundle build wrote: "
         "functions[0].path: '../../../etc/passwd' is not 'alpha.zip'; pass a manifest.json "

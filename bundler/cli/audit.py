@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -13,7 +12,8 @@ import click
 
 from bundler.audit import FunctionAudit, SiteAudit, Weight, audit_site
 from bundler.check import UNZIPPED_LIMIT, ZIPPED_LIMIT, human_size
-from bundler.cli.output import echo_problems, python_option
+from bundler.cli.command import BundleCommand, finish
+from bundler.cli.output import python_option
 from bundler.errors import BundlerError, Problem, display_path
 from bundler.pack import write_text_atomically
 from bundler.treemap import audit_page
@@ -25,7 +25,7 @@ _EIGHTHS = " ▏▎▍▌▋▊▉"
 _LIMITS = {"zipped": ZIPPED_LIMIT, "unzipped": UNZIPPED_LIMIT}
 
 
-@click.command(name="audit")
+@click.command(name="audit", cls=BundleCommand, json_version=AUDIT_VERSION)
 @click.option(
     "--out",
     type=click.Path(path_type=Path, file_okay=False),
@@ -74,11 +74,7 @@ def audit_command(
     what could be saved.
     """
     root = Path.cwd()
-    try:
-        audit = audit_site(root / (out or Path("dist", "functions")), functions)
-    except BundlerError as error:
-        echo_problems(error.problems, root)
-        sys.exit(error.exit_code)
+    audit = audit_site(root / (out or Path("dist", "functions")), functions)
     if as_json:
         click.echo(json.dumps(audit_document(audit, root), indent=2, sort_keys=True))
     else:
@@ -95,9 +91,7 @@ def audit_command(
             problems += error.problems
     if fail_over is not None:
         problems += over_limits(audit, fail_over)
-    echo_problems(problems, root)
-    if any(p.severity == "error" for p in problems):
-        sys.exit(1)
+    finish(problems, root, as_json=as_json)
 
 
 def deep_problems(audit: SiteAudit, root: Path, python: Path | None) -> list[Problem]:

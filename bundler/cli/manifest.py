@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
 
-from bundler.cli.output import echo_problems
-from bundler.errors import BundlerError
+from bundler.cli.command import BundleCommand
 from bundler.manifest import merge_manifests, write_document
 
 
@@ -17,7 +15,7 @@ def manifest_command() -> None:
     """Work with manifest.json files."""
 
 
-@manifest_command.command(name="merge")
+@manifest_command.command(name="merge", cls=BundleCommand)
 @click.argument(
     "manifests", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=False)
 )
@@ -31,10 +29,6 @@ def manifest_command() -> None:
 )
 def merge_command(manifests: tuple[Path, ...], output: Path) -> None:
     """Join the manifests of `bundle build --shard K/N` runs into one."""
-    try:
-        merged = merge_manifests(manifests)
-    except BundlerError as error:
-        echo_problems(error.problems, Path.cwd())
-        sys.exit(error.exit_code)
+    merged = merge_manifests(manifests)
     write_document(output, merged.to_json())
     click.echo(f"{output}: {len(merged.functions)} functions from {len(manifests)} manifests")
