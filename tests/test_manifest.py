@@ -398,3 +398,27 @@ def test_merge_of_one_valid_manifest_is_that_manifest(
     result = CliRunner().invoke(main, ["manifest", "merge", "good.json", "-o", "out/m.json"])
     assert (result.exit_code, result.stdout) == (0, "out/m.json: 1 functions from 1 manifests\n")
     assert json.loads((tmp_path / "out" / "m.json").read_text()) == VALID
+
+
+# --- merge -o and audit --html to places that cannot be written: exit 2 before any work ------
+
+
+@pytest.mark.parametrize(
+    ("command", "option"),
+    [(["manifest", "merge", "good.json"], "-o"), (["audit"], "--html")],
+)
+def test_output_file_under_a_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: list[str], option: str
+) -> None:
+    (tmp_path / "good.json").write_text(json.dumps(VALID))
+    (tmp_path / "notes.txt").write_text("a file\n")
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, [*command, option, "notes.txt/out.html"])
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exc_info
+    assert (result.exit_code, result.stdout) == (2, "")
+    target = "notes.txt/out.html" if option == "-o" else f"{tmp_path}/notes.txt/out.html"
+    folder = "notes.txt" if option == "-o" else f"{tmp_path}/notes.txt"
+    assert result.stderr == (
+        f"error: cannot write {target}: {folder} is a file, not a folder; choose a path you "
+        f"can write for {option}\n"
+    )

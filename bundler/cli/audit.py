@@ -14,6 +14,7 @@ from bundler.audit import FunctionAudit, SiteAudit, Weight, audit_site
 from bundler.check import UNZIPPED_LIMIT, ZIPPED_LIMIT, human_size
 from bundler.cli.command import BundleCommand, finish
 from bundler.cli.output import python_option
+from bundler.destinations import check_output_file, output_error
 from bundler.errors import BundlerError, Problem, display_path
 from bundler.pack import write_text_atomically
 from bundler.treemap import audit_page
@@ -74,6 +75,8 @@ def audit_command(
     what could be saved.
     """
     root = Path.cwd()
+    if html is not None:
+        check_output_file(root / html, "--html")  # before the work, not after it
     audit = audit_site(root / (out or Path("dist", "functions")), functions)
     if as_json:
         click.echo(json.dumps(audit_document(audit, root), indent=2, sort_keys=True))
@@ -81,7 +84,10 @@ def audit_command(
         color = False if os.environ.get("NO_COLOR") else None
         click.echo(audit_text(audit), color=color)
     if html is not None:
-        write_text_atomically(root / html, audit_page(audit, root))
+        try:
+            write_text_atomically(root / html, audit_page(audit, root))
+        except OSError as error:
+            raise output_error(root / html, error, "--html") from None
         click.echo(f"wrote {display_path(root / html, root)}", err=True)
     problems = list(audit.problems)
     if deep:

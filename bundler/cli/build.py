@@ -128,7 +128,7 @@ def build_command(
     )
     if not result.ok:
         failed = [b.name for b in result.builds if not b.ok]
-        click.echo(f"failed: {', '.join(failed)}", err=True)
+        click.echo(f"failed: {', '.join(failed) or 'writing the output folder'}", err=True)
         sys.exit(1)
 
 

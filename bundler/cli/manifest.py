@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from bundler.cli.command import BundleCommand
+from bundler.destinations import check_output_file, output_error
 from bundler.manifest import merge_manifests, write_document
 
 
@@ -29,6 +30,10 @@ def manifest_command() -> None:
 )
 def merge_command(manifests: tuple[Path, ...], output: Path) -> None:
     """Join the manifests of `bundle build --shard K/N` runs into one."""
+    check_output_file(output, "-o")
     merged = merge_manifests(manifests)
-    write_document(output, merged.to_json())
+    try:
+        write_document(output, merged.to_json())
+    except OSError as error:
+        raise output_error(output, error, "-o") from None
     click.echo(f"{output}: {len(merged.functions)} functions from {len(manifests)} manifests")
