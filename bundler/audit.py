@@ -9,24 +9,22 @@ add up to the zip's own numbers byte for byte.
 
 from __future__ import annotations
 
-import csv
 import difflib
-import io
-import json
 import re
 import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from packaging.utils import canonicalize_name
 
 from bundler.check import UNZIPPED_LIMIT, ZIPPED_LIMIT
 from bundler.contents import FIRST_PARTY
 from bundler.digests import file_sha256
-from bundler.errors import BundlerError, Problem, UsageError
-from bundler.manifest import MANIFEST_NAME
+from bundler.errors import Problem, UsageError
+from bundler.integrity import DAMAGED, zip_records
+from bundler.manifest import MANIFEST_NAME, ManifestFunction, read_manifest
 
 Kind = Literal["native", "source", "data", "metadata"]
 KINDS: tuple[Kind, ...] = ("native", "source", "data", "metadata")
@@ -134,8 +132,13 @@ class SiteAudit:
 
 def audit_site(out: Path, names: Sequence[str] = ()) -> SiteAudit:
     """Audit the zips of `out/manifest.json`, or only the functions in `names`."""
-    entries = _read_manifest(out)
-    known = [str(e["name"]) for e in entries]
+    if not out.is_dir():
+        raise UsageError.of(
+            f"no output folder {out}",
+            hint="run `bundle build` first (or pass --out with the folder it wrote)",
+        )
+    entries = read_manifest(out / MANIFEST_NAME).functions
+    known = [e.name for e in entries]
     for name in names:
         if name not in known:
             close = difflib.get_close_matches(name, known, n=1)
@@ -145,19 +148,19 @@ def audit_site(out: Path, names: Sequence[str] = ()) -> SiteAudit:
                 hint=f"{maybe}known functions: {', '.join(sorted(known))}",
             )
     problems: list[Problem] = []
-    read: dict[str, tuple[dict[str, Any], list[Member], dict[str, str]] | None] = {}
+    read: dict[str, tuple[ManifestFunction, list[Member], dict[str, str]] | None] = {}
     for entry in entries:
-        name = str(entry["name"])
+        name = entry.name  # the name rule holds (read_manifest): a file name, never a path
         try:
-            members, versions = read_members(out / str(entry["path"]))
-        except (OSError, zipfile.BadZipFile) as error:
+            members, versions = read_members(out / entry.path)
+        except (OSError, *DAMAGED) as error:
             read[name] = None
             if not names or name in names:
                 reason = getattr(error, "strerror", None) or str(error)
                 problems.append(
                     Problem(
                         f"cannot read the zip of function {name}: {reason}",
-                        file=out / str(entry["path"]),
+                        file=out / entry.path,
                         function=name,
                         hint="run `bundle build` again",
                     )
@@ -174,7 +177,7 @@ def audit_site(out: Path, names: Sequence[str] = ()) -> SiteAudit:
         if found is None or (names and name not in names):
             continue
         entry, members, versions = found
-        path = out / str(entry["path"])
+        path = out / entry.path
         problems += _compare(entry, path, members)
         audits.append(_audit_function(name, path, entry, members, versions, shipped_by))
     audits.sort(key=lambda a: (-a.unzipped, a.name))
@@ -219,18 +222,14 @@ def _owners(
     names = {info.filename for info in infos}
     owners: dict[str, str] = {}
     versions: dict[str, str] = {}
-    for record in sorted(n for n in names if re.fullmatch(r"[^/]+\.dist-info/RECORD", n)):
-        folder = record.split("/", 1)[0]
-        project, _, version = folder[: -len(".dist-info")].rpartition("-")
-        owner = canonicalize_name(project or version)
-        versions.setdefault(owner, version if project else "")
-        text = archive.read(record).decode("utf-8", errors="replace")
-        for row in csv.reader(io.StringIO(text)):
-            if row and row[0] in names:
-                owners.setdefault(row[0], owner)
+    for record in zip_records(archive):
+        versions.setdefault(record.owner, record.version)
+        for path, _hash, _size in record.rows:
+            if path in names:
+                owners.setdefault(path, record.owner)
         for name in names:
-            if name.startswith(folder + "/"):
-                owners.setdefault(name, owner)
+            if name.startswith(record.folder + "/"):
+                owners.setdefault(name, record.owner)
     return owners, versions
 
 
@@ -251,14 +250,12 @@ def _footprints(archive: zipfile.ZipFile, infos: list[zipfile.ZipInfo]) -> dict[
 def _audit_function(
     name: str,
     path: Path,
-    entry: dict[str, Any],
+    entry: ManifestFunction,
     members: list[Member],
     versions: dict[str, str],
     shipped_by: dict[str, list[str]],
 ) -> FunctionAudit:
-    listed: dict[str, str] = {
-        canonicalize_name(str(d["name"])): str(d["version"]) for d in entry.get("distributions", [])
-    }
+    listed: dict[str, str] = {canonicalize_name(d.name): d.version for d in entry.distributions}
     total = sum(m.size for m in members) or 1
     shares = []
     for owner in sorted({m.owner for m in members} - {FIRST_PARTY}):
@@ -305,39 +302,18 @@ def _savings(members: list[Member], total: int) -> tuple[Saving, ...]:
     return tuple(savings)
 
 
-def _read_manifest(out: Path) -> list[dict[str, Any]]:
-    path = out / MANIFEST_NAME
-    hint = "run `bundle build` first (or pass --out with the folder it wrote)"
-    if not out.is_dir():
-        raise UsageError.of(f"no output folder {out}", hint=hint)
-    if not path.is_file():
-        raise UsageError.of(f"no {MANIFEST_NAME} in {out}", file=path, hint=hint)
-    try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-        functions = document["functions"]
-        if document["version"] != 1 or not all("name" in f and "path" in f for f in functions):
-            raise ValueError("unknown layout")
-    except (OSError, ValueError, KeyError, TypeError) as error:
-        raise BundlerError.of(
-            f"cannot read {MANIFEST_NAME}: {error}", file=path, hint="run `bundle build` again"
-        ) from None
-    return list(functions)
-
-
-def _compare(entry: dict[str, Any], path: Path, members: list[Member]) -> list[Problem]:
+def _compare(entry: ManifestFunction, path: Path, members: list[Member]) -> list[Problem]:
     """The manifest's numbers against the zip's: any difference means the zip changed."""
     differences = []
-    actual = {
-        "sha256": file_sha256(path),
-        "zippedSize": path.stat().st_size,
-        "unzippedSize": sum(m.size for m in members),
-        "files": len(members),
-    }
-    for key, value in actual.items():
-        if key == "sha256" and entry.get(key, value) != value:
-            differences.append("its sha256 differs")
-        elif key in entry and entry[key] != value:
-            differences.append(f"{key} {value} (the manifest says {entry[key]})")
+    if file_sha256(path) != entry.sha256:
+        differences.append("its sha256 differs")
+    for key, listed, actual in (
+        ("zippedSize", entry.zipped_size, path.stat().st_size),
+        ("unzippedSize", entry.unzipped_size, sum(m.size for m in members)),
+        ("files", entry.files, len(members)),
+    ):
+        if listed != actual:
+            differences.append(f"{key} {actual} (the manifest says {listed})")
     if not differences:
         return []
     return [
@@ -345,7 +321,7 @@ def _compare(entry: dict[str, Any], path: Path, members: list[Member]) -> list[P
             f"the zip does not match {MANIFEST_NAME}: {'; '.join(differences)}; it was changed "
             "after the build",
             file=path,
-            function=str(entry["name"]),
+            function=entry.name,
             hint="run `bundle build` again",
         )
     ]

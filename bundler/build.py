@@ -22,12 +22,18 @@ from bundler.contents import (
     collect_contents,
     first_party_files,
 )
+from bundler.destinations import (
+    check_output_folder,
+    claim_output_folder,
+    function_fault,
+    output_problem,
+)
 from bundler.discover import Function
 from bundler.environment import Environment
 from bundler.errors import BundlerError, Problem, UsageError
 from bundler.fit import Fitter
 from bundler.incremental import BuildCache
-from bundler.manifest import read_manifest_names, write_manifest
+from bundler.manifest import MANIFEST_NAME, read_manifest, write_manifest
 from bundler.pack import Bundle, Packer
 from bundler.resolve import Resolution
 
@@ -64,11 +70,12 @@ class BuildResult:
     environment: Environment
     builds: tuple[FunctionBuild, ...]
     warnings: tuple[Problem, ...]
-    manifest: Path
+    manifest: Path | None  # None when it could not be written
+    errors: tuple[Problem, ...] = ()  # of the whole run, after the functions built
 
     @property
     def ok(self) -> bool:
-        return all(b.ok for b in self.builds)
+        return all(b.ok for b in self.builds) and not self.errors
 
 
 @dataclass(frozen=True)
@@ -106,6 +113,7 @@ def build(
     options = options or BuildOptions()
     root = site.resolve()
     out = (root / (out or Path("dist", "functions"))).resolve()
+    check_output_folder(out)  # before any work: nothing indexed yet, nothing created
     opened = Site.open(root, functions_dir, python, progress, options.runtime, options.arch)
     _check_out(out, root, opened.functions_dir.resolve())
     try:
@@ -115,7 +123,15 @@ def build(
             f"cannot create the output folder {out}: {error.strerror}",
             hint="choose a folder that can be created, e.g. --out dist/functions",
         ) from None
-    previous = read_manifest_names(out)
+    with claim_output_folder(out):  # and sweep what killed builds left there
+        return _build_into(out, root, opened, say, step, options)
+
+
+def _build_into(
+    out: Path, root: Path, opened: Site, say: Progress, step: Step | None, options: BuildOptions
+) -> BuildResult:
+    """The rest of `build`, holding `out`: every function, then the manifest."""
+    previous, notes = _previous_names(out)
     cache_dir = options.cache_dir or root / ".bundle-cache"
     cache = BuildCache(cache_dir, options.fingerprint()) if options.use_cache else None
     # --no-cache keeps no cache: fetched wheels then live in a folder removed at the end
@@ -158,9 +174,13 @@ def build(
     builds.sort(key=lambda b: b.name)
     built = {b.name for b in builds if b.ok}
     mine = {n for n in previous if in_shard(n, options.shard)}
-    for stale in (mine | {b.name for b in builds}) - built:
-        (out / f"{stale}.zip").unlink(missing_ok=True)  # failed or removed: no stale zip
-    manifest = write_manifest(out, builds, opened.environment, root)
+    errors = _remove_stale_zips(out, (mine | {b.name for b in builds}) - built)
+    manifest: Path | None = out / MANIFEST_NAME
+    try:
+        write_manifest(out, builds, opened.environment, root)
+    except OSError as error:  # the zips are built: say so, never lose the report
+        errors.append(output_problem(error, out / MANIFEST_NAME))
+        manifest = None
     return BuildResult(
         site=root,
         functions_dir=opened.functions_dir,
@@ -169,8 +189,10 @@ def build(
         builds=tuple(builds),
         warnings=opened.warnings
         + _unused_declarations(opened, builds, options.shard)
-        + tuple(cache_problems),
+        + tuple(cache_problems)
+        + tuple(notes),
         manifest=manifest,
+        errors=tuple(errors),
     )
 
 
@@ -193,11 +215,11 @@ def _build_function(
     memo: dict[Path, DistributionEntries],
 ) -> FunctionBuild:
     warnings: list[Problem] = []
+    destination = out / f"{function.name}.zip"
     try:
         analysis = analyse_function(site, function)
         warnings += analysis.warnings
         resolution = analysis.resolution
-        destination = out / f"{function.name}.zip"
         key = None
         if cache is not None:
             refused: list[Problem] = []  # a file that may not ship: no cache, collect says why
@@ -237,6 +259,9 @@ def _build_function(
     except BundlerError as error:
         problems = tuple(_owned(p, function.name) for p in error.problems)
         return FunctionBuild(function.name, function, problems=tuple(warnings) + problems)
+    except OSError as error:  # disk full, read-only, a file gone: this function's problem
+        problem = _owned(function_fault(error, destination), function.name)
+        return FunctionBuild(function.name, function, problems=(*warnings, problem))
     return FunctionBuild(
         function.name,
         function,
@@ -278,6 +303,36 @@ def _owned(problem: Problem, function: str) -> Problem:
     return Problem(
         problem.message, problem.file, problem.line, function, problem.hint, problem.severity
     )
+
+
+def _previous_names(out: Path) -> tuple[set[str], list[Problem]]:
+    """The functions the last build into `out` listed: their zips are ours to replace."""
+    path = out / MANIFEST_NAME
+    if not os.path.lexists(path):
+        return set(), []
+    try:
+        return set(read_manifest(path).names), []
+    except BundlerError as error:
+        hint = "delete the zips of functions that no longer exist: this build cannot tell them"
+        return set(), [dataclasses.replace(error.problems[0], severity="warning", hint=hint)]
+
+
+def _remove_stale_zips(out: Path, names: set[str]) -> list[Problem]:
+    """Remove the zips of functions that failed or are gone: a deploy must not ship them."""
+    problems = []
+    for name in sorted(names):
+        path = out / f"{name}.zip"
+        try:
+            path.unlink(missing_ok=True)
+        except OSError as error:
+            problems.append(
+                Problem(
+                    f"cannot remove the zip of {name}, which did not build: {error.strerror}",
+                    file=path,
+                    hint="delete it: a deploy must not ship a function that did not build",
+                )
+            )
+    return problems
 
 
 def _check_out(out: Path, site: Path, functions: Path) -> None:

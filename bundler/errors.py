@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
 Severity = Literal["error", "warning", "note"]
 
@@ -69,15 +69,18 @@ class BundlerError(Exception):
 
     @classmethod
     def of(
-        cls,
+        cls: type[_Error],
         message: str,
         *,
         file: Path | None = None,
         line: int | None = None,
         function: str | None = None,
         hint: str | None = None,
-    ) -> BundlerError:
+    ) -> _Error:
         return cls(Problem(message, file=file, line=line, function=function, hint=hint))
+
+
+_Error = TypeVar("_Error", bound=BundlerError)
 
 
 class UsageError(BundlerError):

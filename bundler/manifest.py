@@ -1,16 +1,34 @@
-"""`manifest.json`: what was built, with no wall-clock fields, so two builds agree."""
+"""`manifest.json`: what was built, with no wall-clock fields, so two builds agree.
+
+One writer (`manifest_document`) and one reader (`read_manifest`) that every command
+calls: a manifest is input like any other (a CI cache restores it, a shard is copied
+between jobs, someone edits it), so every field is checked before it is used. A function
+name read from a manifest follows the name rule and its zip is exactly `NAME.zip`: names
+become file names in `verify`, `audit` and the build's clean-up, never paths.
+"""
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
-from pathlib import Path
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from bundler import __version__
 from bundler.discover import NAME_RULE
 from bundler.environment import Environment
-from bundler.errors import BundlerError, Problem
+from bundler.errors import BundlerError, Problem, UsageError
+from bundler.json_fields import (
+    Malformed,
+    read_field,
+    read_integer,
+    read_list,
+    read_object,
+    read_optional_string,
+    read_string,
+)
 from bundler.pack import write_text_atomically
 from bundler.targets import normalise_arch
 
@@ -19,6 +37,91 @@ if TYPE_CHECKING:
 
 MANIFEST_VERSION = 1
 MANIFEST_NAME = "manifest.json"
+KINDS = ("sync", "background", "scheduled", "event")
+_SHA256 = re.compile(r"\A[0-9a-f]{64}\Z")
+_HINT = "pass a manifest.json written by `bundle build`, or build again"
+
+
+@dataclass(frozen=True)
+class ShippedDistribution:
+    """A distribution in a function's zip, as the manifest lists it."""
+
+    name: str
+    version: str
+    bytes: int
+
+
+@dataclass(frozen=True)
+class ManifestFunction:
+    """One function of a manifest; `path` is always `NAME.zip`."""
+
+    name: str
+    path: str
+    main_file: str
+    handler: str
+    runtime: str
+    kind: str
+    invocation_mode: str | None
+    schedule: str | None
+    trigger: str | None
+    files: int
+    zipped_size: int
+    unzipped_size: int
+    sha256: str
+    distributions: tuple[ShippedDistribution, ...]
+
+    @property
+    def module(self) -> str:
+        """The handler's module: what Lambda imports (`hello` for `hello.handler`)."""
+        return self.handler.rsplit(".", 1)[0]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "path": self.path,
+            "mainFile": self.main_file,
+            "handler": self.handler,
+            "runtime": self.runtime,
+            "kind": self.kind,
+            "invocationMode": self.invocation_mode,
+            "schedule": self.schedule,
+            "trigger": self.trigger,
+            "files": self.files,
+            "zippedSize": self.zipped_size,
+            "unzippedSize": self.unzipped_size,
+            "sha256": self.sha256,
+            "distributions": [
+                {"name": d.name, "version": d.version, "bytes": d.bytes} for d in self.distributions
+            ],
+        }
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """A whole manifest: the target it was built for and its functions, sorted by name."""
+
+    bundler_version: str
+    platform: str
+    arch: str
+    runtime: str
+    functions: tuple[ManifestFunction, ...]
+    version: int = MANIFEST_VERSION
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(f.name for f in self.functions)
+
+    def header(self) -> tuple[object, ...]:
+        """What two shards of one build share."""
+        return (self.version, self.bundler_version, self.platform, self.arch, self.runtime)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "version": self.version,
+            "bundlerVersion": self.bundler_version,
+            "system": {"platform": self.platform, "arch": self.arch, "runtime": self.runtime},
+            "functions": [f.to_json() for f in self.functions],
+        }
 
 
 def manifest_document(
@@ -32,36 +135,34 @@ def manifest_document(
         if function is None or bundle is None or built.resolution is None:
             continue
         functions.append(
-            {
-                "name": function.name,
-                "path": bundle.path.name,
-                "mainFile": function.main_file.relative_to(site).as_posix(),
-                "handler": function.handler,
-                "runtime": target.runtime,
-                "kind": function.kind,
-                "invocationMode": function.invocation_mode,
-                "schedule": function.schedule,
-                "trigger": function.trigger,
-                "files": bundle.files,
-                "zippedSize": bundle.zipped,
-                "unzippedSize": bundle.unzipped,
-                "sha256": bundle.sha256,
-                "distributions": [
-                    {"name": d.name, "version": d.version, "bytes": sizes.get(d.name, 0)}
+            ManifestFunction(
+                name=function.name,
+                path=bundle.path.name,
+                main_file=function.main_file.relative_to(site).as_posix(),
+                handler=function.handler,
+                runtime=target.runtime,
+                kind=function.kind,
+                invocation_mode=function.invocation_mode,
+                schedule=function.schedule,
+                trigger=function.trigger,
+                files=bundle.files,
+                zipped_size=bundle.zipped,
+                unzipped_size=bundle.unzipped,
+                sha256=bundle.sha256,
+                distributions=tuple(
+                    ShippedDistribution(d.name, d.version, sizes.get(d.name, 0))
                     for d in built.resolution.distributions
-                ],
-            }
+                ),
+            )
         )
-    return {
-        "version": MANIFEST_VERSION,
-        "bundlerVersion": __version__,
-        "system": {
-            "platform": "linux",
-            "arch": normalise_arch(target.machine) or target.machine,  # Lambda's names
-            "runtime": target.runtime,
-        },
-        "functions": functions,
-    }
+    manifest = Manifest(
+        bundler_version=__version__,
+        platform="linux",
+        arch=normalise_arch(target.machine) or target.machine,  # Lambda's names
+        runtime=target.runtime,
+        functions=tuple(sorted(functions, key=lambda f: f.name)),
+    )
+    return manifest.to_json()
 
 
 def write_manifest(
@@ -73,35 +174,49 @@ def write_manifest(
     return path
 
 
-def read_manifest_names(out: Path) -> set[str]:
-    """Names of the functions an earlier build wrote into `out` (none if unreadable)."""
+def write_document(path: Path, document: Mapping[str, Any]) -> None:
+    """Write a manifest document the way `bundle build` does: sorted keys, atomically."""
+    write_text_atomically(path, json.dumps(document, indent=2, sort_keys=True) + "\n")
+
+
+def read_manifest(path: Path) -> Manifest:
+    """The manifest at `path`, every field checked; UsageError naming the file otherwise."""
     try:
-        document = json.loads((out / MANIFEST_NAME).read_text(encoding="utf-8"))
-        names = {str(f["name"]) for f in document["functions"]}
-    except (OSError, ValueError, KeyError, TypeError):
-        return set()
-    return {n for n in names if NAME_RULE.match(n)}  # never a path: the caller deletes zips
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise UsageError.of(
+            f"no {MANIFEST_NAME} in {path.parent}",
+            file=path,
+            hint="run `bundle build` first (or pass --out with the folder it wrote)",
+        ) from None
+    except IsADirectoryError:
+        raise _malformed(path, "this is a folder, not a manifest") from None
+    except OSError as error:
+        raise _malformed(path, f"cannot read this manifest: {error.strerror}") from None
+    try:
+        document = json.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as error:
+        raise _malformed(path, f"not UTF-8 text (byte {error.start})") from None
+    except json.JSONDecodeError as error:
+        raise _malformed(path, f"not valid JSON: {error.msg}", error.lineno) from None
+    except (ValueError, RecursionError) as error:  # a 5000-digit number, [[[[...]]]]
+        raise _malformed(path, f"not valid JSON: {error}") from None
+    try:
+        return _manifest(document)
+    except Malformed as error:
+        raise _malformed(path, str(error)) from None
 
 
-def merge_manifests(paths: Sequence[Path]) -> dict[str, Any]:
+def merge_manifests(paths: Sequence[Path]) -> Manifest:
     """One manifest from the manifests of several shards of the same site and target."""
-    merged: dict[str, Any] | None = None
+    if not paths:
+        raise UsageError.of("no manifests to merge", hint="pass one or more manifest.json files")
+    manifests = [read_manifest(path) for path in paths]
     owners: dict[str, Path] = {}
+    functions: list[ManifestFunction] = []
     problems: list[Problem] = []
-    for path in paths:
-        try:
-            document = json.loads(path.read_text(encoding="utf-8"))
-            functions = document["functions"]
-            header = {k: v for k, v in document.items() if k != "functions"}
-        except (OSError, ValueError, KeyError, TypeError) as error:
-            raise BundlerError.of(
-                f"cannot read this manifest: {error}",
-                file=path,
-                hint="pass manifest.json files written by `bundle build`",
-            ) from None
-        if merged is None:
-            merged = {**header, "functions": []}
-        elif header != {k: v for k, v in merged.items() if k != "functions"}:
+    for path, manifest in zip(paths, manifests, strict=True):
+        if manifest.header() != manifests[0].header():
             problems.append(
                 Problem(
                     f"this manifest is for another target or bundler version than {paths[0]}",
@@ -110,27 +225,105 @@ def merge_manifests(paths: Sequence[Path]) -> dict[str, Any]:
                 )
             )
             continue
-        for function in functions:
-            name = function["name"]
-            if name in owners:
+        for function in manifest.functions:
+            if function.name in owners:
                 problems.append(
                     Problem(
-                        f"function {name!r} is in two manifests (also {owners[name]})",
+                        f"function {function.name!r} is in two manifests (also "
+                        f"{owners[function.name]})",
                         file=path,
                         hint="give each shard its own --shard K/N of the same N",
                     )
                 )
                 continue
-            owners[name] = path
-            merged["functions"].append(function)
+            owners[function.name] = path
+            functions.append(function)
     if problems:
         raise BundlerError(*problems)
-    if merged is None:
-        raise BundlerError.of("no manifests to merge", hint="pass one or more manifest.json files")
-    merged["functions"].sort(key=lambda f: f["name"])
-    return merged
+    functions.sort(key=lambda f: f.name)
+    first = manifests[0]
+    return Manifest(
+        first.bundler_version, first.platform, first.arch, first.runtime, tuple(functions)
+    )
 
 
-def write_document(path: Path, document: Mapping[str, Any]) -> None:
-    """Write a manifest document the way `bundle build` does: sorted keys, atomically."""
-    write_text_atomically(path, json.dumps(document, indent=2, sort_keys=True) + "\n")
+def _malformed(path: Path, what: str, line: int | None = None) -> UsageError:
+    return UsageError(Problem(f"not a manifest bundle build wrote: {what}", path, line, hint=_HINT))
+
+
+def _manifest(document: object) -> Manifest:
+    top = read_object(document, "the document")
+    version = read_integer(top, "version", "")
+    if version != MANIFEST_VERSION:
+        raise Malformed(f"version: this bundler reads version {MANIFEST_VERSION}, not {version}")
+    system = read_object(read_field(top, "system", ""), "system")
+    listed = read_list(top, "functions", "")
+    functions = [_function(item, f"functions[{index}]") for index, item in enumerate(listed)]
+    seen: set[str] = set()
+    for index, function in enumerate(functions):
+        if function.name in seen:
+            raise Malformed(f"functions[{index}].name: {function.name!r} is listed twice")
+        seen.add(function.name)
+    return Manifest(
+        bundler_version=read_string(top, "bundlerVersion", ""),
+        platform=read_string(system, "platform", "system."),
+        arch=read_string(system, "arch", "system."),
+        runtime=read_string(system, "runtime", "system."),
+        functions=tuple(sorted(functions, key=lambda f: f.name)),
+        version=version,
+    )
+
+
+def _function(item: object, where: str) -> ManifestFunction:
+    entry = read_object(item, where)
+    at = f"{where}."
+    name = read_string(entry, "name", at)
+    if not NAME_RULE.fullmatch(name):
+        raise Malformed(
+            f"{at}name: {name!r} is not a function name (letters, digits, '-' and '_' only)"
+        )
+    path = read_string(entry, "path", at)
+    if path != f"{name}.zip":
+        raise Malformed(f"{at}path: {path!r} is not {name + '.zip'!r}")
+    handler = read_string(entry, "handler", at)
+    module, _, attribute = handler.rpartition(".")
+    if attribute != "handler" or not NAME_RULE.fullmatch(module):
+        raise Malformed(f"{at}handler: {handler!r} is not MODULE.handler")
+    main_file = read_string(entry, "mainFile", at)
+    pure = PurePosixPath(main_file)
+    if pure.is_absolute() or ".." in pure.parts or not main_file.endswith(".py"):
+        raise Malformed(f"{at}mainFile: {main_file!r} is not a .py file inside the site")
+    kind = read_string(entry, "kind", at)
+    if kind not in KINDS:
+        raise Malformed(f"{at}kind: {kind!r} is not one of {', '.join(KINDS)}")
+    sha256 = read_string(entry, "sha256", at)
+    if not _SHA256.fullmatch(sha256):
+        raise Malformed(f"{at}sha256: {sha256!r} is not 64 lowercase hex digits")
+    shipped = read_list(entry, "distributions", at)
+    distributions = []
+    for index, value in enumerate(shipped):
+        inner = f"{at}distributions[{index}]."
+        item = read_object(value, inner[:-1])
+        distributions.append(
+            ShippedDistribution(
+                read_string(item, "name", inner),
+                read_string(item, "version", inner),
+                read_integer(item, "bytes", inner),
+            )
+        )
+    return ManifestFunction(
+        name=name,
+        path=path,
+        main_file=main_file,
+        handler=handler,
+        runtime=read_string(entry, "runtime", at),
+        kind=kind,
+        invocation_mode=read_optional_string(entry, "invocationMode", at),
+        schedule=read_optional_string(entry, "schedule", at),
+        trigger=read_optional_string(entry, "trigger", at),
+        files=read_integer(entry, "files", at),
+        zipped_size=read_integer(entry, "zippedSize", at),
+        unzipped_size=read_integer(entry, "unzippedSize", at),
+        sha256=sha256,
+        distributions=tuple(distributions),
+    )

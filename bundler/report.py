@@ -67,6 +67,7 @@ def all_problems(result: BuildResult) -> list[Problem]:
     problems = list(result.warnings)
     for built in result.builds:
         problems += built.problems
+    problems += result.errors
     order = {"note": 0, "warning": 1, "error": 2}
     problems.sort(key=lambda p: (order[p.severity], p.function or ""))
     return problems
@@ -78,14 +79,16 @@ def problem_lines(result: BuildResult, root: Path) -> list[str]:
 
 
 def json_report(result: BuildResult, root: Path) -> dict[str, Any]:
-    """The build report: `--json` prints this."""
+    """The build report: `--json` prints this (`bundler.cli.command` prints a run that stopped)."""
     return {
         "version": REPORT_VERSION,
         "ok": result.ok,
+        "exitCode": 0 if result.ok else 1,
+        "problems": [p.to_json(root) for p in result.errors],
         "site": _relative(result.site, root),
         "functionsDir": _relative(result.functions_dir, root),
         "out": _relative(result.out, root),
-        "manifest": _relative(result.manifest, root),
+        "manifest": _relative(result.manifest, root) if result.manifest else None,
         "python": str(result.environment.interpreter.executable),
         "runtime": result.environment.target.runtime,
         "arch": result.environment.target.machine,

@@ -8,7 +8,7 @@ import platform
 import subprocess
 import tempfile
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -16,7 +16,8 @@ from typing import Any
 from bundler.binaries import check_distribution, check_files
 from bundler.environment import Interpreter, read_distribution
 from bundler.errors import Problem, UsageError
-from bundler.manifest import MANIFEST_NAME
+from bundler.integrity import DAMAGED, zip_difference
+from bundler.manifest import MANIFEST_NAME, ManifestFunction, read_manifest
 from bundler.targets import LambdaTarget, normalise_arch
 
 # Run by the target interpreter in the unzipped bundle, as Lambda's bootstrap does.
@@ -83,9 +84,12 @@ def verify_bundles(
     the native files are checked either way.
     """
     python = python.absolute()  # the handlers run with the bundle as cwd
-    manifest = _read_manifest(out)
-    system = manifest.get("system", {})
-    target = LambdaTarget.from_names(str(system.get("runtime")), str(system.get("arch")))
+    path = out / MANIFEST_NAME
+    manifest = read_manifest(path)
+    try:
+        target = LambdaTarget.from_names(manifest.runtime, manifest.arch)
+    except UsageError as error:  # a runtime or arch this bundler does not know
+        raise UsageError(*(replace(p, file=path) for p in error.problems)) from None
     ran = normalise_arch(machine or platform.machine()) == target.arch
     if ran:
         interpreter = Interpreter.from_executable(python)
@@ -96,29 +100,39 @@ def verify_bundles(
                 hint=f"pass --python with a Python {target.python[0]}.{target.python[1]} "
                 "interpreter",
             )
-    checks = []
-    for function in sorted(manifest.get("functions", []), key=lambda f: str(f["name"])):
-        checks.append(_verify_one(out, function, python, target, ran=ran, invoke=invoke))
+    checks = [
+        _verify_one(out, function, python, target, ran=ran, invoke=invoke)
+        for function in manifest.functions
+    ]
     return Verification(target, ran, tuple(checks))
 
 
 def _verify_one(
     out: Path,
-    function: dict[str, Any],
+    function: ManifestFunction,
     python: Path,
     target: LambdaTarget,
     *,
     ran: bool,
     invoke: bool,
 ) -> FunctionCheck:
-    name = str(function["name"])
-    bundle = out / str(function["path"])
+    name = function.name  # the name rule holds (read_manifest): a file name, never a path
+    bundle = out / function.path
     if not bundle.is_file():
         return FunctionCheck(name, False, f"{bundle.name} is missing: build again")
+    try:
+        difference = zip_difference(bundle, function)
+    except OSError as error:
+        difference = f"cannot read {bundle.name}: {error.strerror}"
+    if difference is not None:  # nothing of it is extracted, nothing runs
+        return FunctionCheck(name, False, f"{difference}; build again")
     with tempfile.TemporaryDirectory(prefix=f"bundler-verify-{name}-") as temp:
         root = Path(temp)
-        with zipfile.ZipFile(bundle) as archive:
-            archive.extractall(root)
+        try:
+            with zipfile.ZipFile(bundle) as archive:
+                archive.extractall(root)
+        except (*DAMAGED, OSError) as error:
+            return FunctionCheck(name, False, f"cannot unzip {bundle.name}: {error}")
         problems = tuple(check_tree(root, target))
         errors = [p for p in problems if p.severity == "error"]
         if not ran:
@@ -126,8 +140,7 @@ def _verify_one(
             return FunctionCheck(
                 name, not errors, errors[0].message if errors else detail, problems
             )
-        module = str(function["handler"]).rsplit(".", 1)[0]
-        report = _run(root, module, python, invoke, name)
+        report = _run(root, function.module, python, invoke, name)
     if "error" in report:
         return FunctionCheck(name, False, str(report["error"]), problems)
     detail = f"imported in {report['millis']:.0f} ms"
@@ -203,24 +216,3 @@ def api_event(path: str = "/", method: str = "GET") -> dict[str, Any]:
         "body": None,
         "isBase64Encoded": False,
     }
-
-
-def _read_manifest(out: Path) -> dict[str, Any]:
-    path = out / MANIFEST_NAME
-    try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except OSError:
-        raise UsageError.of(
-            f"no {MANIFEST_NAME} in {out}", hint="run `bundle build` first, or pass --out"
-        ) from None
-    except ValueError:
-        document = None
-    if not (
-        isinstance(document, dict)
-        and isinstance(document.get("functions"), list)
-        and isinstance(document.get("system"), dict)
-    ):
-        raise UsageError.of(
-            f"{path} is not a manifest that bundle build wrote", hint="run `bundle build` again"
-        )
-    return document

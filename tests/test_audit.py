@@ -328,3 +328,21 @@ def test_bar() -> None:
     assert bar(0.5, 4) == "██··"
     assert bar(1 / 32, 4) == "▏···"
     assert bar(2.0, 4) == "████"
+
+
+def test_a_crafted_manifest_is_refused_before_any_zip_is_read(site: Path) -> None:
+    manifest = site / "dist" / "functions" / "manifest.json"
+    document = json.loads(manifest.read_text())
+    document["functions"][0]["path"] = "../../../etc/passwd"
+    manifest.write_text(json.dumps(document))
+    result = run_audit(site, "--json")
+    assert result.exit_code == 2
+    assert json.loads(result.stdout)["problems"][0]["message"] == (
+        "not a manifest bundle build wrote: functions[0].path: '../../../etc/passwd' is not "
+        "'alpha.zip'"
+    )
+    assert result.stderr == (
+        "error: dist/functions/manifest.json: not a manifest bundle build wrote: "
+        "functions[0].path: '../../../etc/passwd' is not 'alpha.zip'; pass a manifest.json "
+        "written by `bundle build`, or build again\n"
+    )

@@ -184,6 +184,29 @@ def test_stale_zip_of_a_now_failing_function_is_removed(python: Path, tmp_path: 
     assert manifest_names(out) == ["other"]
 
 
+def test_a_crafted_previous_manifest_never_deletes_a_path(python: Path, tmp_path: Path) -> None:
+    # the names of the last manifest decide which zips a build removes: a name that is a path
+    # makes the whole manifest untrusted (a warning), and nothing outside is touched
+    site = make_site(tmp_path / "site", HEALTHY)
+    out = site / "dist" / "functions"
+    assert build(site, python=python).ok
+    victim = site / "victim.zip"
+    victim.write_text("not the bundler's\n")
+    document = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    document["functions"][0]["name"] = "../../victim"
+    (out / "manifest.json").write_text(json.dumps(document), encoding="utf-8")
+    (site / "netlify" / "functions" / "good.py").unlink()
+    result = build(site, python=python)
+    assert result.ok
+    assert [p.format(site) for p in result.warnings if p.file == out / "manifest.json"] == [
+        "dist/functions/manifest.json: not a manifest bundle build wrote: functions[0].name: "
+        "'../../victim' is not a function name (letters, digits, '-' and '_' only); delete the "
+        "zips of functions that no longer exist: this build cannot tell them"
+    ]
+    assert victim.read_text() == "not the bundler's\n"
+    assert manifest_names(out) == ["other"]
+
+
 OWN_FOLDER = "choose a folder of its own, e.g. --out dist/functions"
 OUTSIDE = "choose a folder outside it, e.g. --out dist/functions"
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -13,7 +12,9 @@ import click
 
 from bundler.audit import FunctionAudit, SiteAudit, Weight, audit_site
 from bundler.check import UNZIPPED_LIMIT, ZIPPED_LIMIT, human_size
-from bundler.cli.output import echo_problems, python_option
+from bundler.cli.command import BundleCommand, finish
+from bundler.cli.output import python_option
+from bundler.destinations import check_output_file, output_error
 from bundler.errors import BundlerError, Problem, display_path
 from bundler.pack import write_text_atomically
 from bundler.treemap import audit_page
@@ -25,7 +26,7 @@ _EIGHTHS = " ▏▎▍▌▋▊▉"
 _LIMITS = {"zipped": ZIPPED_LIMIT, "unzipped": UNZIPPED_LIMIT}
 
 
-@click.command(name="audit")
+@click.command(name="audit", cls=BundleCommand, json_version=AUDIT_VERSION)
 @click.option(
     "--out",
     type=click.Path(path_type=Path, file_okay=False),
@@ -74,18 +75,19 @@ def audit_command(
     what could be saved.
     """
     root = Path.cwd()
-    try:
-        audit = audit_site(root / (out or Path("dist", "functions")), functions)
-    except BundlerError as error:
-        echo_problems(error.problems, root)
-        sys.exit(error.exit_code)
+    if html is not None:
+        check_output_file(root / html, "--html")  # before the work, not after it
+    audit = audit_site(root / (out or Path("dist", "functions")), functions)
     if as_json:
         click.echo(json.dumps(audit_document(audit, root), indent=2, sort_keys=True))
     else:
         color = False if os.environ.get("NO_COLOR") else None
         click.echo(audit_text(audit), color=color)
     if html is not None:
-        write_text_atomically(root / html, audit_page(audit, root))
+        try:
+            write_text_atomically(root / html, audit_page(audit, root))
+        except OSError as error:
+            raise output_error(root / html, error, "--html") from None
         click.echo(f"wrote {display_path(root / html, root)}", err=True)
     problems = list(audit.problems)
     if deep:
@@ -95,9 +97,7 @@ def audit_command(
             problems += error.problems
     if fail_over is not None:
         problems += over_limits(audit, fail_over)
-    echo_problems(problems, root)
-    if any(p.severity == "error" for p in problems):
-        sys.exit(1)
+    finish(problems, root, as_json=as_json)
 
 
 def deep_problems(audit: SiteAudit, root: Path, python: Path | None) -> list[Problem]:

@@ -6,25 +6,18 @@ import json
 import resource
 import sys
 import time
-from collections.abc import Iterable
 from pathlib import Path
 
 import click
 
 from bundler.build import BuildOptions, build
 from bundler.check import human_size
-from bundler.cli.output import (
-    BuildProgress,
-    echo_problems,
-    github_annotation,
-    in_github_actions,
-    python_option,
-)
-from bundler.errors import BundlerError, Problem
-from bundler.report import all_problems, json_report, problem_lines, summary_table
+from bundler.cli.command import BundleCommand, annotate
+from bundler.cli.output import BuildProgress, echo_problems, python_option
+from bundler.report import REPORT_VERSION, all_problems, json_report, summary_table
 
 
-@click.command(name="build")
+@click.command(name="build", cls=BundleCommand, json_version=REPORT_VERSION)
 @click.argument(
     "functions_dir",
     required=False,
@@ -103,27 +96,22 @@ def build_command(
     root = Path.cwd()
     started = time.perf_counter()
     bar = BuildProgress()
-    try:
-        options = BuildOptions(
-            jobs=jobs,
-            cache_dir=cache_dir,
-            use_cache=not no_cache,
-            shard=shard,
-            runtime=runtime,
-            arch=arch,
-            fetch_wheels=fetch_wheels,
-            compile=compile_,
-        )
-        result = build(
-            root, functions_dir, out, python, progress=bar.message, step=bar.step, options=options
-        )
-    except BundlerError as error:
-        echo_problems(error.problems, root)
-        _annotate(error.problems, root, as_json)
-        sys.exit(error.exit_code)
-    for line in problem_lines(result, root):
-        click.echo(line, err=True)
-    _annotate(all_problems(result), root, as_json)
+    options = BuildOptions(
+        jobs=jobs,
+        cache_dir=cache_dir,
+        use_cache=not no_cache,
+        shard=shard,
+        runtime=runtime,
+        arch=arch,
+        fetch_wheels=fetch_wheels,
+        compile=compile_,
+    )
+    result = build(
+        root, functions_dir, out, python, progress=bar.message, step=bar.step, options=options
+    )  # a BundlerError (usage, environment) leaves through BundleCommand
+    problems = all_problems(result)
+    echo_problems(problems, root)
+    annotate(problems, root, as_json)
     elapsed = time.perf_counter() - started
     peak = peak_memory()
     if as_json:
@@ -140,15 +128,8 @@ def build_command(
     )
     if not result.ok:
         failed = [b.name for b in result.builds if not b.ok]
-        click.echo(f"failed: {', '.join(failed)}", err=True)
+        click.echo(f"failed: {', '.join(failed) or 'writing the output folder'}", err=True)
         sys.exit(1)
-
-
-def _annotate(problems: Iterable[Problem], root: Path, as_json: bool) -> None:
-    """GitHub Actions reads workflow commands from stdout; `--json` keeps stdout pure."""
-    if in_github_actions():
-        for problem in problems:
-            click.echo(github_annotation(problem, root), err=as_json)
 
 
 def peak_memory() -> int:

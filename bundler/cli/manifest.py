@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
 
-from bundler.cli.output import echo_problems
-from bundler.errors import BundlerError
+from bundler.cli.command import BundleCommand
+from bundler.destinations import check_output_file, output_error
 from bundler.manifest import merge_manifests, write_document
 
 
@@ -17,7 +16,7 @@ def manifest_command() -> None:
     """Work with manifest.json files."""
 
 
-@manifest_command.command(name="merge")
+@manifest_command.command(name="merge", cls=BundleCommand)
 @click.argument(
     "manifests", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=False)
 )
@@ -31,10 +30,10 @@ def manifest_command() -> None:
 )
 def merge_command(manifests: tuple[Path, ...], output: Path) -> None:
     """Join the manifests of `bundle build --shard K/N` runs into one."""
+    check_output_file(output, "-o")
+    merged = merge_manifests(manifests)
     try:
-        document = merge_manifests(manifests)
-    except BundlerError as error:
-        echo_problems(error.problems, Path.cwd())
-        sys.exit(error.exit_code)
-    write_document(output, document)
-    click.echo(f"{output}: {len(document['functions'])} functions from {len(manifests)} manifests")
+        write_document(output, merged.to_json())
+    except OSError as error:
+        raise output_error(output, error, "-o") from None
+    click.echo(f"{output}: {len(merged.functions)} functions from {len(manifests)} manifests")

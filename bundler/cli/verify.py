@@ -7,13 +7,13 @@ from pathlib import Path
 
 import click
 
+from bundler.cli.command import BundleCommand
 from bundler.cli.output import echo_problems, python_option
 from bundler.environment import default_python, python_in
-from bundler.errors import BundlerError
 from bundler.verify import verify_bundles
 
 
-@click.command(name="verify")
+@click.command(name="verify", cls=BundleCommand)
 @click.option(
     "--out",
     type=click.Path(path_type=Path, file_okay=False),
@@ -33,11 +33,7 @@ def verify_command(out: Path, python: Path | None, invoke: bool) -> None:
     """
     root = Path.cwd()
     interpreter = python_in(python) if python else default_python(root)
-    try:
-        result = verify_bundles(root / out, interpreter, invoke=invoke)
-    except BundlerError as error:
-        echo_problems(error.problems, root)
-        sys.exit(error.exit_code)
+    result = verify_bundles(root / out, interpreter, invoke=invoke)
     if not result.ran:
         click.echo(
             f"note: the bundles are for {result.target.arch}: they cannot run on this "

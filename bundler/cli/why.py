@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -11,14 +10,15 @@ import click
 from packaging.utils import canonicalize_name
 
 from bundler.analysis import Site
-from bundler.cli.output import echo_problems, python_option
-from bundler.errors import BundlerError, display_path
+from bundler.cli.command import BundleCommand
+from bundler.cli.output import python_option
+from bundler.errors import display_path
 from bundler.why import Chain, Explanation, FunctionWhy, Reason, explain
 
 JSON_VERSION = 1
 
 
-@click.command(name="why")
+@click.command(name="why", cls=BundleCommand, json_version=JSON_VERSION)
 @click.argument("name")
 @click.argument(
     "functions_dir",
@@ -41,12 +41,8 @@ def why_command(
     spelling (PyYAML, pyyaml) or a module (yaml, google.protobuf, PIL.Image).
     """
     root = Path.cwd()
-    try:
-        site = Site.open(root, functions_dir, python)
-        explanation = explain(site, name, function)
-    except BundlerError as error:
-        echo_problems(error.problems, root)
-        sys.exit(error.exit_code)
+    site = Site.open(root, functions_dir, python)
+    explanation = explain(site, name, function)
     if as_json:
         document = json_explanation(explanation, site.root)
         click.echo(json.dumps(document, indent=2, sort_keys=True))
