@@ -28,12 +28,17 @@ class Binding:
 def module_statements(body: list[ast.stmt]) -> Iterator[tuple[ast.stmt, bool]]:
     """Every statement at module scope in source order, with whether it sits in a block;
     never the body of a def or class (their names are local)."""
-    stack: list[tuple[ast.stmt, bool]] = [(node, False) for node in reversed(body)]
+    stack: list[Iterator[ast.stmt]] = [iter(body)]  # one iterator per open block
     while stack:
-        node, nested = stack.pop()
-        yield node, nested
-        if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-            stack.extend((child, True) for child in reversed(child_statements(node)))
+        node = next(stack[-1], None)
+        if node is None:
+            stack.pop()
+            continue
+        yield node, len(stack) > 1
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            continue
+        if hasattr(node, "body") or isinstance(node, ast.Match):
+            stack.append(iter(child_statements(node)))
 
 
 def top_level_bindings(source: ParsedSource, names: Collection[str]) -> dict[str, list[Binding]]:
@@ -54,16 +59,16 @@ def top_level_bindings(source: ParsedSource, names: Collection[str]) -> dict[str
 def _bound_by(node: ast.stmt, walrus: bool) -> Iterator[tuple[str, str, int]]:
     """(name, kind, line) for each name `node` itself binds (not its blocks)."""
     line = node.lineno
-    if isinstance(node, ast.FunctionDef):
+    if isinstance(node, ast.Assign):
+        for target in node.targets:
+            kind = "assignment" if isinstance(target, ast.Name) else "unpacking assignment"
+            yield from ((name, kind, line) for name in _target_names(target))
+    elif isinstance(node, ast.FunctionDef):
         yield node.name, "def", line
     elif isinstance(node, ast.AsyncFunctionDef):
         yield node.name, "async def", line
     elif isinstance(node, ast.ClassDef):
         yield node.name, "class", line
-    elif isinstance(node, ast.Assign):
-        for target in node.targets:
-            kind = "assignment" if isinstance(target, ast.Name) else "unpacking assignment"
-            yield from ((name, kind, line) for name in _target_names(target))
     elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
         kind = "annotation" if node.value is None else "annotated assignment"
         yield node.target.id, kind, line

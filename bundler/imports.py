@@ -57,12 +57,15 @@ def file_imports(source: ParsedSource, warnings: list[Problem]) -> list[ImportSi
     """
     found: list[ImportSite] = []
     dynamic = any(source.may_contain(name) for name in _DYNAMIC_CALLS)
-    stack: list[tuple[ast.stmt, _Context]] = [(n, _Context()) for n in reversed(source.tree.body)]
+    top = _Context()
+    stack: list[tuple[ast.stmt, _Context]] = [(n, top) for n in reversed(source.tree.body)]
     while stack:
         node, context = stack.pop()
         if isinstance(node, ast.Import | ast.ImportFrom):
             found.extend(_static(node, source.path, context, warnings))
             continue
+        if not (dynamic or hasattr(node, "body") or isinstance(node, ast.Match)):
+            continue  # a simple statement: nothing to find (most of a big module)
         children: list[tuple[ast.stmt, _Context]] = []
         if isinstance(node, ast.If) and _is_type_checking(node.test):
             children += [(s, replace(context, typing=True)) for s in node.body]
