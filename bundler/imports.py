@@ -57,36 +57,45 @@ def file_imports(source: ParsedSource, warnings: list[Problem]) -> list[ImportSi
     """
     found: list[ImportSite] = []
     dynamic = any(source.may_contain(name) for name in _DYNAMIC_CALLS)
-    top = _Context()
-    stack: list[tuple[ast.stmt, _Context]] = [(n, top) for n in reversed(source.tree.body)]
+    # one iterator per open block: no allocation per statement (a big module's tree is
+    # freed sooner than the garbage collector walks it again)
+    stack: list[tuple[Iterator[ast.stmt], _Context]] = [(iter(source.tree.body), _Context())]
     while stack:
-        node, context = stack.pop()
-        if isinstance(node, ast.Import | ast.ImportFrom):
+        statements, context = stack[-1]
+        node = next(statements, None)
+        if node is None:
+            stack.pop()
+        elif isinstance(node, ast.Import | ast.ImportFrom):
             found.extend(_static(node, source.path, context, warnings))
-            continue
-        if not (dynamic or hasattr(node, "body") or isinstance(node, ast.Match)):
-            continue  # a simple statement: nothing to find (most of a big module)
-        children: list[tuple[ast.stmt, _Context]] = []
-        if isinstance(node, ast.If) and _is_type_checking(node.test):
-            children += [(s, replace(context, typing=True)) for s in node.body]
-            children += [(s, context) for s in node.orelse]
-        elif isinstance(node, ast.Try | ast.TryStar):
-            catches = any(_catches_import_error(h) for h in node.handlers)
-            children += [
-                (s, replace(context, optional=True) if catches else context) for s in node.body
-            ]
-            children += [(s, context) for h in node.handlers for s in h.body]
-            children += [(s, context) for s in node.orelse + node.finalbody]
-        else:
-            if isinstance(node, ast.If) and _is_platform_test(node.test):
-                context = replace(context, optional=True)  # only some targets take it
-            if dynamic:
-                found.extend(_dynamic(node, source.path, context, warnings))
-            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-                context = replace(context, in_function=True)
-            children += [(s, context) for s in child_statements(node)]
-        stack.extend(reversed(children))
+        elif dynamic or hasattr(node, "body") or isinstance(node, ast.Match):
+            blocks = _blocks(node, source.path, context, found if dynamic else None, warnings)
+            stack.extend((iter(body), inner) for body, inner in reversed(blocks) if body)
     return found
+
+
+def _blocks(
+    node: ast.stmt,
+    path: Path,
+    context: _Context,
+    found: list[ImportSite] | None,
+    warnings: list[Problem],
+) -> list[tuple[list[ast.stmt], _Context]]:
+    """The blocks of `node` with the context each gives its imports; `node`'s own dynamic
+    imports are added to `found` (None: the file has none)."""
+    if isinstance(node, ast.If) and _is_type_checking(node.test):
+        return [(node.body, replace(context, typing=True)), (node.orelse, context)]
+    if isinstance(node, ast.Try | ast.TryStar):
+        catches = any(_catches_import_error(h) for h in node.handlers)
+        optional = replace(context, optional=True) if catches else context
+        handlers = [(h.body, context) for h in node.handlers]
+        return [(node.body, optional), *handlers, (node.orelse + node.finalbody, context)]
+    if isinstance(node, ast.If) and _is_platform_test(node.test):
+        context = replace(context, optional=True)  # only some targets take it
+    if found is not None:
+        found.extend(_dynamic(node, path, context, warnings))
+    if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+        context = replace(context, in_function=True)
+    return [(child_statements(node), context)]
 
 
 def _static(
