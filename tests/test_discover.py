@@ -12,9 +12,8 @@ from pathlib import Path
 
 import pytest
 import support
-from click.testing import CliRunner, Result
+from test_cli import run
 
-from bundler.cli import main
 from bundler.config import FunctionSettings, SiteConfig
 from bundler.discover import NAME_RULE, Discovery, Function, discover_functions
 from bundler.errors import BundlerError, Problem, UsageError
@@ -852,14 +851,6 @@ def test_an_unreadable_functions_folder_is_a_usage_error(nobody_site: Path, lock
     ]
 
 
-def build_here(site: Path, monkeypatch: pytest.MonkeyPatch, *arguments: str) -> Result:
-    monkeypatch.chdir(site)
-    result = CliRunner().invoke(main, ["build", *arguments, "--python", PYTHON, "--no-cache"])
-    assert result.exception is None or isinstance(result.exception, SystemExit), result.exc_info
-    assert "Traceback" not in result.output + result.stderr
-    return result
-
-
 OUTSIDE_HINT = (
     "run bundle from a folder that holds both the site and its functions, or move the "
     "functions into the site"
@@ -873,7 +864,7 @@ def test_a_functions_folder_outside_the_site_is_a_usage_error(
     write(tmp_path, {"elsewhere/api.py": HANDLER, "site/pyproject.toml": ""})
     site = (tmp_path / "site").resolve()
     argument = str(tmp_path / "elsewhere") if how == "absolute" else "../elsewhere"
-    result = build_here(site, monkeypatch, argument)
+    result = run(site, monkeypatch, argument, "--no-cache", python=Path(PYTHON))
     assert result.exit_code == 2
     assert result.stderr.splitlines()[-1] == (
         f"error: the functions folder {argument} is outside the site root {site}; {OUTSIDE_HINT}"
@@ -889,7 +880,7 @@ def test_a_functions_folder_setting_outside_the_site_names_its_source(
         {"fns/api.py": HANDLER, "site/netlify.toml": '[functions]\ndirectory = "../fns"\n'},
     )
     site = (tmp_path / "site").resolve()
-    result = build_here(site, monkeypatch)
+    result = run(site, monkeypatch, "--no-cache", python=Path(PYTHON))
     assert result.exit_code == 2
     assert result.stderr.splitlines()[-1] == (
         "error: the functions folder ../fns (netlify.toml [functions] directory) is outside "
@@ -903,7 +894,7 @@ def test_a_linked_functions_folder_outside_the_site_is_a_usage_error(
     write(tmp_path, {"shared/api.py": HANDLER, "site/pyproject.toml": ""})
     (tmp_path / "site/netlify").mkdir()
     (tmp_path / "site" / F).symlink_to(tmp_path / "shared")
-    result = build_here(tmp_path / "site", monkeypatch)
+    result = run(tmp_path / "site", monkeypatch, "--no-cache", python=Path(PYTHON))
     assert result.exit_code == 2
     assert "the functions folder netlify/functions is outside the site root" in result.stderr
 
@@ -914,6 +905,6 @@ def test_a_functions_folder_inside_the_site_may_be_named_any_way(
 ) -> None:
     site = write(tmp_path / "site", {"backend/fns/api.py": HANDLER, "pyproject.toml": ""})
     argument = str(site / "backend/fns") if how == "absolute" else "backend/../backend/fns"
-    result = build_here(site, monkeypatch, argument)
+    result = run(site, monkeypatch, argument, "--no-cache", python=Path(PYTHON))
     assert result.exit_code == 0, result.stderr
     assert (site / "dist/functions/api.zip").is_file()

@@ -11,9 +11,8 @@ import warnings
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
+from test_cli import error_lines, run
 
-from bundler.cli import main
 from bundler.errors import BundlerError, Problem
 from bundler.source import TOO_DEEP, TOO_DEEP_HINT, SourceMemo, parse_source
 
@@ -231,18 +230,6 @@ def test_the_memo_parses_a_changed_file_again(tmp_path: Path) -> None:
 # --- whole builds: the function fails, the others build ------------------------------------
 
 
-def build(site: Path, monkeypatch: pytest.MonkeyPatch) -> Result:
-    monkeypatch.chdir(site)
-    result = CliRunner().invoke(main, ["build", "--python", PYTHON, "--no-cache"])
-    assert result.exception is None or isinstance(result.exception, SystemExit), result.exc_info
-    assert "Traceback" not in result.output + result.stderr
-    return result
-
-
-def errors(result: Result) -> list[str]:
-    return [line for line in result.stderr.splitlines() if line.startswith("error: ")]
-
-
 DEEP = "x = " + "not " * 5000 + "True\n"
 DEEP_CONFIG = "config = {'schedule': " + "+".join(["1"] * 100_000) + "}\n"
 DEEP_LITERAL = "\n\nconfig = {'a': " + "[" * 3000 + "]" * 3000 + "}\n"
@@ -267,9 +254,9 @@ def test_a_source_too_deep_fails_its_function_and_the_others_build(
     site = tmp_path / "site"
     for name, text in {**files, "fine.py": "import json\n" + HANDLER}.items():
         write(site / F / name, text)
-    result = build(site, monkeypatch)
+    result = run(site, monkeypatch, "--no-cache", python=Path(PYTHON))
     assert result.exit_code == 1
-    assert errors(result) == [f"error: {where}: {TOO_DEEP}; {TOO_DEEP_HINT}"]
+    assert error_lines(result) == [f"error: {where}: {TOO_DEEP}; {TOO_DEEP_HINT}"]
     assert (site / "dist/functions/fine.zip").is_file()
     assert not (site / "dist/functions/deep.zip").exists()
 
@@ -278,6 +265,6 @@ def test_a_1000_branch_elif_chain_builds(tmp_path: Path, monkeypatch: pytest.Mon
     site = tmp_path / "site"
     chain = elif_chain(1000, "    import json\n")
     write(site / F / "chain.py", chain + "else:\n    def handler(event, context):\n        pass\n")
-    result = build(site, monkeypatch)
+    result = run(site, monkeypatch, "--no-cache", python=Path(PYTHON))
     assert result.exit_code == 0, result.stderr
     assert (site / "dist/functions/chain.zip").is_file()
