@@ -4,7 +4,7 @@ scanned and resolved without writing anything."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from bundler.config import DEFAULT_FUNCTIONS_DIR, SiteConfig
@@ -13,6 +13,7 @@ from bundler.environment import Environment, Interpreter, default_python, python
 from bundler.errors import Problem, UsageError
 from bundler.resolve import Declarations, Resolution, resolve_function
 from bundler.scan import Scan, scan_function
+from bundler.source import SourceMemo
 from bundler.targets import LambdaTarget
 
 Progress = Callable[[str], None]
@@ -30,6 +31,8 @@ class Site:
     declarations: Declarations
     discovery: Discovery
     target: LambdaTarget
+    # main files parsed by discovery, until their scan takes them
+    sources: SourceMemo = field(default_factory=SourceMemo, compare=False, repr=False)
 
     @classmethod
     def open(
@@ -47,7 +50,7 @@ class Site:
         """
         root = root.resolve()
         config = SiteConfig.from_root(root)
-        directory = root / (functions_dir or config.functions_dir or DEFAULT_FUNCTIONS_DIR)
+        directory = _functions_folder(root, config, functions_dir)
         executable = python_in(python) if python else default_python(root)
         interpreter = Interpreter.from_executable(executable)
         if progress:
@@ -71,14 +74,16 @@ class Site:
         same_minor = interpreter.version[:2] == target.python
         patch = interpreter.version[2] if same_minor else 0
         environment = Environment.from_interpreter(interpreter, target.to_target(patch))
+        sources = SourceMemo()
         return cls(
             root=root,
             config=config,
             functions_dir=directory,
             environment=environment,
             declarations=Declarations.from_config(config, environment),
-            discovery=discover_functions(directory, config),
+            discovery=discover_functions(directory, config, sources),
             target=target,
+            sources=sources,
         )
 
     @property
@@ -87,6 +92,27 @@ class Site:
 
     def function(self, name: str) -> Function | None:
         return next((f for f in self.discovery.functions if f.name == name), None)
+
+
+def _functions_folder(root: Path, config: SiteConfig, argument: Path | None) -> Path:
+    """The functions folder, which must be inside the site root: first-party code is found
+    in a function's folder and the site root, and the zips and manifest name files by
+    their place under it; a folder outside it has no such place."""
+    chosen = argument or config.functions_dir or DEFAULT_FUNCTIONS_DIR
+    directory = root / chosen  # an absolute `chosen` stays as it is
+    try:
+        real = directory.resolve()  # `..` and links resolved
+    except (OSError, RuntimeError):  # a link loop: discovery says it does not exist
+        return directory
+    if real.is_relative_to(root):
+        return directory
+    source = None if argument else config.functions_dir_source
+    where = f" ({source})" if source else ""
+    raise UsageError.of(
+        f"the functions folder {chosen}{where} is outside the site root {root}",
+        hint="run bundle from a folder that holds both the site and its functions, or "
+        "move the functions into the site",
+    )
 
 
 @dataclass(frozen=True)
@@ -104,7 +130,7 @@ class Analysis:
 
 def analyse_function(site: Site, function: Function) -> Analysis:
     """Scan and resolve `function`; raises BundlerError with every problem found."""
-    scan = scan_function(function.main_file, [function.folder, site.root])
+    scan = scan_function(function.main_file, [function.folder, site.root], site.sources)
     resolution = resolve_function(
         scan,
         function.settings,

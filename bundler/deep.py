@@ -209,7 +209,7 @@ def _import_line(path: Path, module: str) -> tuple[int | None, bool]:
     whether every such import sits under `if TYPE_CHECKING:` (never run at all)."""
     try:
         tree = ast.parse(path.read_bytes(), str(path))
-    except (OSError, SyntaxError, ValueError):
+    except (OSError, SyntaxError, ValueError, RecursionError, MemoryError):
         return None, False
     top = module.split(".", 1)[0]
     found: list[tuple[int, bool]] = []

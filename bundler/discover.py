@@ -2,22 +2,28 @@
 
 from __future__ import annotations
 
-import ast
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
+from bundler.bindings import Binding, top_level_bindings
 from bundler.config import FunctionSettings, SiteConfig
 from bundler.errors import BundlerError, Problem, UsageError
-from bundler.schedule import schedule_error
-from bundler.source import parse_source
+from bundler.schedule import choose_schedule, read_config
+from bundler.source import ParsedSource, SourceMemo, parse_source
 
 Kind = Literal["sync", "background", "scheduled", "event"]
 Layout = Literal["file", "directory"]
 
-NAME_RULE = re.compile(r"^[A-Za-z0-9_-]+$")
+# A full match: with `^...$`, "ok\n" passed (`$` matches before a final newline)
+NAME_RULE = re.compile(r"\A[A-Za-z0-9_-]+\Z")
+NO_HANDLER_HINT = (
+    "define `def handler(event, context):` or assign one, e.g. `handler = Mangum(app)`"
+)
+READ_HINT = "let the user running the build read and enter it (chmod u+rx)"
+UNBOUND = ("annotation", "augmented assignment", "star import")  # none defines a name
 BACKGROUND_SUFFIX = "-background"
 EVENT_TRIGGERS = frozenset(
     {
@@ -81,17 +87,22 @@ class Discovery:
     warnings: tuple[Problem, ...] = ()
 
 
-def discover_functions(directory: Path, config: SiteConfig) -> Discovery:
-    """Every function under `directory`; a bad function is a failure, not the end of the run."""
-    if not directory.is_dir():
+def discover_functions(
+    directory: Path, config: SiteConfig, memo: SourceMemo | None = None
+) -> Discovery:
+    """Every function under `directory`; a bad function is a failure, not the end of the run.
+
+    With `memo`, each function's parsed main file is kept there for the scan.
+    """
+    if not _is_folder(directory):
         raise UsageError.of(
             "the functions folder does not exist",
             file=directory,
             hint="create it, or name another with FUNCTIONS_DIR or [tool.bundler] functions",
         )
-    candidates: dict[str, list[Path]] = {}
-    for name, main_file in _candidates(directory):
-        candidates.setdefault(name, []).append(main_file)
+    candidates: dict[str, list[Path | Problem]] = {}
+    for name, found in _candidates(directory):
+        candidates.setdefault(name, []).append(found)
     if not candidates:
         raise UsageError.of(
             "the functions folder has no functions",
@@ -100,15 +111,19 @@ def discover_functions(directory: Path, config: SiteConfig) -> Discovery:
         )
     functions: list[Function] = []
     failures: dict[str, tuple[Problem, ...]] = {}
+    warnings: list[Problem] = []
     for name in sorted(candidates):
         try:
-            functions.append(_read_function(name, candidates[name], directory, config))
+            function, parsed, notes = _read_function(name, candidates[name], directory, config)
         except BundlerError as error:
-            failures[name] = tuple(
-                Problem(p.message, p.file, p.line, name, p.hint) for p in error.problems
-            )
+            failures[name] = tuple(replace(p, function=name) for p in error.problems)
+            continue
+        functions.append(function)
+        warnings += (replace(p, function=name) for p in notes)
+        if memo is not None:
+            memo.keep(parsed)  # the scan takes it: each main file is parsed once
     unknown = sorted(set(config.functions) - set(candidates))
-    problems = [
+    warnings += (
         Problem(
             f"settings for function {name!r}, which does not exist",
             file=config.functions[name].source,
@@ -116,31 +131,70 @@ def discover_functions(directory: Path, config: SiteConfig) -> Discovery:
             severity="warning",
         )
         for name in unknown
-    ]
-    return Discovery(tuple(functions), failures, tuple(problems))
+    )
+    return Discovery(tuple(functions), failures, tuple(warnings))
 
 
-def _candidates(directory: Path) -> Iterator[tuple[str, Path]]:
-    for entry in sorted(directory.iterdir()):
+def _is_folder(directory: Path) -> bool:
+    try:
+        return directory.is_dir()
+    except OSError as error:  # a parent that cannot be searched
+        raise _unreadable(directory, error) from None
+
+
+def _unreadable(directory: Path, error: OSError) -> UsageError:
+    return UsageError(
+        Problem(
+            f"cannot read the functions folder: {error.strerror or error}",
+            file=directory,
+            hint=READ_HINT,
+        )
+    )
+
+
+def _candidates(directory: Path) -> Iterator[tuple[str, Path | Problem]]:
+    """(name, main file) for each function; (name, problem) for a folder not readable."""
+    try:
+        entries = sorted(directory.iterdir())
+    except OSError as error:
+        raise _unreadable(directory, error) from None
+    for entry in entries:
         if entry.name.startswith((".", "_")):
             continue  # hidden files, __pycache__, __init__.py and _private helpers
-        if entry.is_file() and entry.suffix == ".py":
-            yield entry.stem, entry
-        elif entry.is_dir():
-            for main in (entry / f"{entry.name}.py", entry / "index.py"):
-                if main.is_file():
-                    yield entry.name, main
+        try:
+            if entry.is_file() and entry.suffix == ".py":
+                yield entry.stem, entry
+            elif entry.is_dir():
+                for main in (entry / f"{entry.name}.py", entry / "index.py"):
+                    if main.is_file():
+                        yield entry.name, main
+        except OSError as error:
+            # a folder that cannot be searched may hold a function: never skip it silently
+            yield (
+                entry.name,
+                Problem(
+                    f"cannot read this folder: {error.strerror or error}",
+                    file=entry,
+                    hint=f"{READ_HINT}, or move it out of the functions folder",
+                ),
+            )
 
 
-def _read_function(name: str, sources: list[Path], directory: Path, config: SiteConfig) -> Function:
-    if len(sources) > 1:
-        listed = " and ".join(str(p.relative_to(directory)) for p in sources)
+def _read_function(
+    name: str, sources: list[Path | Problem], directory: Path, config: SiteConfig
+) -> tuple[Function, ParsedSource, list[Problem]]:
+    unreadable = [s for s in sources if isinstance(s, Problem)]
+    if unreadable:
+        raise BundlerError(*unreadable)
+    paths = [s for s in sources if isinstance(s, Path)]
+    if len(paths) > 1:
+        listed = " and ".join(str(p.relative_to(directory)) for p in paths)
         raise BundlerError.of(
             f"function {name!r} has two sources: {listed}",
-            file=sources[0],
+            file=paths[0],
             hint="keep one of them; rename or delete the other",
         )
-    main_file = sources[0]
+    main_file = paths[0]
     if not NAME_RULE.match(name):
         raise BundlerError.of(
             f"function name {name!r} is not allowed: names may use only letters, digits, "
@@ -148,11 +202,12 @@ def _read_function(name: str, sources: list[Path], directory: Path, config: Site
             file=main_file,
             hint="rename the file or folder; Netlify refuses other names at deploy time",
         )
-    tree = parse_source(main_file)
-    handler_line = _handler_line(tree, main_file)
-    in_source = _config_literal(tree, main_file)
+    parsed = parse_source(main_file)
+    bound = top_level_bindings(parsed, ("handler", "config"))
+    handler_line = _handler_line(bound["handler"], main_file)
+    in_source, line, found = read_config(bound["config"], main_file)
     settings = config.settings_for(name)
-    schedule = _schedule(in_source, settings, main_file)
+    schedule = choose_schedule(in_source, line, settings, main_file)
     trigger = _trigger(name)
     kind: Kind = "sync"
     if schedule:
@@ -161,7 +216,7 @@ def _read_function(name: str, sources: list[Path], directory: Path, config: Site
         kind = "event"
     elif name.endswith(BACKGROUND_SUFFIX):
         kind = "background"
-    return Function(
+    function = Function(
         name=name,
         main_file=main_file,
         layout="file" if main_file.parent == directory else "directory",
@@ -172,6 +227,7 @@ def _read_function(name: str, sources: list[Path], directory: Path, config: Site
         config=in_source,
         settings=settings,
     )
+    return function, parsed, found
 
 
 def _trigger(name: str) -> str | None:
@@ -179,105 +235,42 @@ def _trigger(name: str) -> str | None:
     return base if base in EVENT_TRIGGERS else None
 
 
-def _top_level(body: list[ast.stmt]) -> Iterator[ast.stmt]:
-    """Module-level statements, looking into top-level `if` and `try` blocks."""
-    for node in body:
-        yield node
-        if isinstance(node, ast.If):
-            yield from _top_level(node.body + node.orelse)
-        elif isinstance(node, ast.Try):
-            blocks = node.body + node.orelse + node.finalbody
-            for handler in node.handlers:
-                blocks += handler.body
-            yield from _top_level(blocks)
-
-
-def _binds(node: ast.stmt, name: str) -> bool:
-    if isinstance(node, ast.Assign):
-        return any(isinstance(t, ast.Name) and t.id == name for t in node.targets)
-    if isinstance(node, ast.AnnAssign | ast.AugAssign):
-        return isinstance(node.target, ast.Name) and node.target.id == name
-    if isinstance(node, ast.Import | ast.ImportFrom):
-        return any((alias.asname or alias.name) == name for alias in node.names)
-    if isinstance(node, ast.FunctionDef | ast.ClassDef):
-        return node.name == name
-    return False
-
-
-def _handler_line(tree: ast.Module, path: Path) -> int:
-    for node in _top_level(tree.body):
-        if isinstance(node, ast.AsyncFunctionDef) and node.name == "handler":
-            raise BundlerError.of(
-                "`handler` is an `async def`; Lambda calls handler(event, context) and would "
-                "get a coroutine back",
-                file=path,
-                line=node.lineno,
-                hint="make it a plain `def` that calls asyncio.run(...), or use an adapter "
-                "such as mangum",
-            )
-        if _binds(node, "handler"):
-            return node.lineno
-    raise BundlerError.of(
-        "no top-level `handler` defined",
-        file=path,
-        hint="define `def handler(event, context):` or assign one, e.g. `handler = Mangum(app)`",
-    )
-
-
-def _config_literal(tree: ast.Module, path: Path) -> dict[str, Any]:
-    for node in tree.body:
-        if _binds(node, "config") and isinstance(node, ast.Assign | ast.AnnAssign):
-            value = node.value
-            try:
-                literal = ast.literal_eval(value) if value is not None else None
-            except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
-                raise BundlerError.of(
-                    "`config` must be a literal dict: the bundler reads it without running "
-                    "your code",
-                    file=path,
-                    line=node.lineno,
-                    hint='write it as config = {"schedule": "@hourly"}',
-                ) from None
-            if not isinstance(literal, dict):
-                raise BundlerError.of(
-                    f"`config` must be a dict, not {type(literal).__name__}",
-                    file=path,
-                    line=node.lineno,
-                    hint='write it as config = {"schedule": "@hourly"}',
-                )
-            literal["_line"] = node.lineno
-            return literal
-    return {}
-
-
-def _schedule(in_source: dict[str, Any], settings: FunctionSettings, path: Path) -> str | None:
-    line = in_source.pop("_line", None)
-    schedule = in_source.get("schedule")
-    if schedule is not None and not isinstance(schedule, str):
+def _handler_line(bound: list[Binding], path: Path) -> int:
+    """The line of the first top-level binding of `handler`; the last one decides what
+    Lambda calls (as Python keeps the last), so a final `async def` is refused."""
+    defining = [b for b in bound if b.kind not in UNBOUND]
+    if not defining:
+        raise BundlerError(_no_handler(bound, path))
+    last = defining[-1]
+    if last.kind == "async def":
         raise BundlerError.of(
-            "`config['schedule']` must be a string",
+            "`handler` is an `async def`; Lambda calls handler(event, context) and would "
+            "get a coroutine back",
             file=path,
-            line=line,
-            hint='write it as config = {"schedule": "@hourly"}',
+            line=last.line,
+            hint="make it a plain `def` that calls asyncio.run(...), or use an adapter "
+            "such as mangum",
         )
-    if schedule and settings.schedule and schedule != settings.schedule:
-        raise BundlerError.of(
-            f"two schedules: {schedule!r} in the source and {settings.schedule!r} in "
-            f"{settings.source.name if settings.source else 'the configuration'}",
+    return defining[0].line
+
+
+def _no_handler(bound: list[Binding], path: Path) -> Problem:
+    """Why no binding of `handler` counts, with what is supported."""
+    star = next((b for b in bound if b.kind == "star import"), None)
+    if star is not None:
+        return Problem(
+            "no top-level `handler` the bundler can see: `from ... import *` may define "
+            "it, but which names it binds is known only by running it",
             file=path,
-            line=line,
-            hint="keep one of them",
+            line=star.line,
+            hint="import it by name: `from module import handler`",
         )
-    chosen = schedule or settings.schedule
-    if chosen:
-        problem = schedule_error(chosen)
-        if problem:
-            where = path if schedule else settings.source
-            raise BundlerError.of(
-                problem,
-                file=where,
-                line=line if schedule else None,
-                hint="write five fields (minute hour day-of-month month day-of-week), "
-                'e.g. "0 9 * * 1"',
-            )
-    return chosen
+    if bound:  # only annotated, or only updated with `handler += ...`
+        return Problem(
+            f"`handler` is never assigned at the top level: line {bound[0].line} has only "
+            f"an {bound[0].kind}",
+            file=path,
+            line=bound[0].line,
+            hint=NO_HANDLER_HINT,
+        )
+    return Problem("no top-level `handler` defined", file=path, hint=NO_HANDLER_HINT)

@@ -49,7 +49,7 @@ def _finder_mapping(path: Path) -> dict[str, Path]:
     """setuptools' editable finder keeps `MAPPING = {module: path}` as a literal."""
     try:
         tree = ast.parse(path.read_text(encoding="utf-8"))
-    except (OSError, SyntaxError, UnicodeDecodeError):
+    except (OSError, SyntaxError, ValueError, RecursionError, MemoryError):
         return {}
     for node in tree.body:
         if isinstance(node, ast.Assign):
@@ -61,7 +61,7 @@ def _finder_mapping(path: Path) -> dict[str, Path]:
         if any(isinstance(t, ast.Name) and t.id == "MAPPING" for t in targets):
             try:
                 mapping = ast.literal_eval(node.value)  # type: ignore[arg-type]
-            except (ValueError, TypeError, SyntaxError):
+            except (ValueError, TypeError, SyntaxError, RecursionError, MemoryError):
                 return {}
             return (
                 {str(k): Path(v) for k, v in mapping.items()} if isinstance(mapping, dict) else {}

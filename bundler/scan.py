@@ -2,38 +2,15 @@
 
 from __future__ import annotations
 
-import ast
-from collections.abc import Iterator, Sequence
+import errno
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from bundler.errors import BundlerError, Problem
-from bundler.source import parse_source
-
-_IMPORT_ERRORS = frozenset({"ImportError", "ModuleNotFoundError", "Exception", "BaseException"})
-_DYNAMIC_CALLS = frozenset({"import_module", "__import__"})
-
-
-@dataclass(frozen=True)
-class ImportSite:
-    """One import of a module that is not first-party code."""
-
-    module: str
-    file: Path
-    line: int
-    names: tuple[str, ...] = ()
-    optional: bool = False
-    in_function: bool = False
-    dynamic: bool = False
-    type_checking: bool = False
-
-    @property
-    def top_level(self) -> str:
-        return self.module.split(".", 1)[0]
-
-    def candidates(self) -> tuple[str, ...]:
-        """Module names this import may load, most specific first."""
-        return (*(f"{self.module}.{name}" for name in self.names if name != "*"), self.module)
+from bundler.errors import BundlerError, Problem, display_path
+from bundler.imports import ImportSite as ImportSite  # where resolve and why find it
+from bundler.imports import file_imports
+from bundler.source import SourceMemo
 
 
 @dataclass(frozen=True)
@@ -54,13 +31,14 @@ class Scan:
     warnings: tuple[Problem, ...]
 
 
-def scan_function(main_file: Path, roots: Sequence[Path]) -> Scan:
+def scan_function(main_file: Path, roots: Sequence[Path], memo: SourceMemo | None = None) -> Scan:
     """Scan `main_file` and every module it imports from `roots` (first match wins).
 
-    `roots` are the function's folder (`sys.path[0]` on Lambda) and the site root.
+    `roots` are the function's folder (`sys.path[0]` on Lambda) and the site root; `memo`
+    holds the main file's tree when discovery parsed it already.
     Raises BundlerError with every unreadable or broken module found.
     """
-    scanner = _Scanner(tuple(roots))
+    scanner = _Scanner(tuple(roots), memo or SourceMemo())
     scanner.add(main_file, main_file.name)
     scanner.run()
     if scanner.errors:
@@ -70,8 +48,9 @@ def scan_function(main_file: Path, roots: Sequence[Path]) -> Scan:
 
 
 class _Scanner:
-    def __init__(self, roots: tuple[Path, ...]) -> None:
+    def __init__(self, roots: tuple[Path, ...], memo: SourceMemo) -> None:
         self.roots = roots
+        self.memo = memo
         self.modules: dict[Path, Module] = {}
         self.required: set[Path] = set()
         self.queue: list[tuple[Path, bool]] = []
@@ -95,15 +74,30 @@ class _Scanner:
         while self.queue:
             path, optional = self.queue.pop(0)
             try:
-                tree = parse_source(path)
+                parsed = self.memo.parse(path)
             except BundlerError as error:
                 if error.problems[0] not in self.errors:
                     self.errors.extend(error.problems)
                 continue
-            for site in _imports(tree, path, self.warnings):
+            self.warnings.extend(parsed.warnings)
+            for site in file_imports(parsed, self.warnings):
                 if optional and not site.optional:
                     site = replace(site, optional=True)  # inside a module imported optionally
-                self._follow(site, path)
+                try:
+                    self._follow(site, path)
+                except OSError as error:  # a folder on the way that cannot be searched
+                    self.errors.append(self._unreadable(site, error))
+
+    def _unreadable(self, site: ImportSite, error: OSError) -> Problem:
+        where = Path(error.filename).parent if error.filename else None
+        root = next((r for r in self.roots if where and where.is_relative_to(r)), None)
+        shown = f" in {display_path(where, root)}/" if where and root else ""
+        return Problem(
+            f"cannot look for module {site.module!r}{shown}: {error.strerror or error}",
+            file=site.file,
+            line=site.line,
+            hint="let the user running the build read and enter the site's folders",
+        )
 
     def _follow(self, site: ImportSite, path: Path) -> None:
         if site.type_checking:
@@ -137,7 +131,7 @@ class _Scanner:
             if _module_files(root, parts) is None:
                 continue
             folder = root.joinpath(*parts)
-            if not folder.is_dir() or (folder / "__init__.py").exists():
+            if not _is_dir(folder) or _is_file(folder / "__init__.py"):
                 return []  # a regular package: its names are attributes
             return [n for n in names if n != "*" and _module_files(folder, [n]) is None]
         return []
@@ -186,7 +180,7 @@ class _Scanner:
                 continue
             package = root.joinpath(*parts)
             for name in names:
-                extra = _module_files(package, [name]) if package.is_dir() else None
+                extra = _module_files(package, [name]) if _is_dir(package) else None
                 files += extra or []
             return [(f, f.relative_to(root).as_posix()) for f in files]
         return None
@@ -205,13 +199,13 @@ def _module_files(root: Path, parts: list[str]) -> list[Path] | None:
     for index, part in enumerate(parts):
         package = here / part
         following = parts[index + 1] if index + 1 < len(parts) else None
-        if (package / "__init__.py").is_file():
+        if _is_file(package / "__init__.py"):
             files.append(package / "__init__.py")
             here = package
-        elif (here / f"{part}.py").is_file():
+        elif _is_file(here / f"{part}.py"):
             files.append(here / f"{part}.py")
             return files  # what follows a module is an attribute
-        elif package.is_dir() and _is_namespace(package, following):
+        elif _is_dir(package) and _is_namespace(package, following):
             here = package
         else:
             return files or None
@@ -221,140 +215,24 @@ def _module_files(root: Path, parts: list[str]) -> list[Path] | None:
 def _is_namespace(folder: Path, following: str | None) -> bool:
     """A folder without `__init__.py` that holds the next part, or Python files."""
     if following is not None:
-        return (folder / f"{following}.py").is_file() or (folder / following).is_dir()
+        return _is_file(folder / f"{following}.py") or _is_dir(folder / following)
     return any(folder.glob("*.py")) or any(folder.glob("*/__init__.py"))
 
 
-def _imports(tree: ast.Module, path: Path, warnings: list[Problem]) -> Iterator[ImportSite]:
-    yield from _Visitor(path, warnings).visit_body(tree.body, optional=False, in_function=False)
+def _is_file(path: Path) -> bool:
+    return _answer(path.is_file)
 
 
-class _Visitor:
-    """Walks statements with the context an import needs: optional, in a function, typing only."""
-
-    def __init__(self, path: Path, warnings: list[Problem]) -> None:
-        self.path = path
-        self.warnings = warnings
-
-    def visit_body(
-        self, body: list[ast.stmt], *, optional: bool, in_function: bool, typing: bool = False
-    ) -> Iterator[ImportSite]:
-        for node in body:
-            yield from self.visit(node, optional=optional, in_function=in_function, typing=typing)
-
-    def visit(
-        self, node: ast.stmt, *, optional: bool, in_function: bool, typing: bool
-    ) -> Iterator[ImportSite]:
-        if isinstance(node, ast.Import | ast.ImportFrom):
-            found: list[tuple[str, tuple[str, ...]]]
-            if isinstance(node, ast.Import):
-                found = [(alias.name, ()) for alias in node.names]
-            else:
-                module = "." * node.level + (node.module or "")
-                found = [(module, tuple(alias.name for alias in node.names))]
-            for module, names in found:
-                yield ImportSite(
-                    module,
-                    self.path,
-                    node.lineno,
-                    names,
-                    optional=optional,
-                    in_function=in_function,
-                    type_checking=typing,
-                )
-            return
-        if isinstance(node, ast.If) and _is_type_checking(node.test):
-            yield from self.visit_body(
-                node.body, optional=optional, in_function=in_function, typing=True
-            )
-            yield from self.visit_body(
-                node.orelse, optional=optional, in_function=in_function, typing=typing
-            )
-            return
-        if isinstance(node, ast.If) and _is_platform_test(node.test):
-            optional = True  # only some targets take this branch
-        if isinstance(node, ast.Try | ast.TryStar):
-            catches = any(_catches_import_error(h) for h in node.handlers)
-            yield from self.visit_body(
-                node.body, optional=optional or catches, in_function=in_function, typing=typing
-            )
-            for handler in node.handlers:
-                yield from self.visit_body(
-                    handler.body, optional=optional, in_function=in_function, typing=typing
-                )
-            rest = node.orelse + node.finalbody
-            yield from self.visit_body(
-                rest, optional=optional, in_function=in_function, typing=typing
-            )
-            return
-        inner = in_function or isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
-        yield from self._dynamic(node, optional=optional, in_function=in_function, typing=typing)
-        for child in ast.iter_child_nodes(node):
-            if isinstance(child, ast.stmt):
-                yield from self.visit(child, optional=optional, in_function=inner, typing=typing)
-            elif isinstance(child, ast.match_case):
-                yield from self.visit_body(
-                    child.body, optional=optional, in_function=inner, typing=typing
-                )
-
-    def _dynamic(
-        self, node: ast.stmt, *, optional: bool, in_function: bool, typing: bool
-    ) -> Iterator[ImportSite]:
-        """`import_module("x")` and `__import__("x")` calls in this statement's expressions."""
-        for child in ast.iter_child_nodes(node):
-            if isinstance(child, ast.stmt):
-                continue
-            for call in ast.walk(child):
-                if not (isinstance(call, ast.Call) and _call_name(call.func) in _DYNAMIC_CALLS):
-                    continue
-                argument = call.args[0] if call.args else None
-                if isinstance(argument, ast.Constant) and isinstance(argument.value, str):
-                    if not argument.value.startswith("."):
-                        yield ImportSite(
-                            argument.value,
-                            self.path,
-                            call.lineno,
-                            optional=optional,
-                            in_function=in_function,
-                            dynamic=True,
-                            type_checking=typing,
-                        )
-                else:
-                    self.warnings.append(
-                        Problem(
-                            "cannot follow a dynamic import whose name is not a literal",
-                            file=self.path,
-                            line=call.lineno,
-                            hint="if it loads a distribution, add it to [tool.bundler] include",
-                            severity="warning",
-                        )
-                    )
+def _is_dir(path: Path) -> bool:
+    return _answer(path.is_dir)
 
 
-def _call_name(func: ast.expr) -> str | None:
-    if isinstance(func, ast.Name):
-        return func.id
-    if isinstance(func, ast.Attribute):
-        return func.attr
-    return None
-
-
-def _is_type_checking(test: ast.expr) -> bool:
-    if isinstance(test, ast.Name):
-        return test.id == "TYPE_CHECKING"
-    return isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
-
-
-def _is_platform_test(test: ast.expr) -> bool:
-    """`if sys.version_info ...` / `if sys.platform ...`: the branch depends on the target."""
-    for node in ast.walk(test):
-        if isinstance(node, ast.Attribute) and node.attr in {"version_info", "platform"}:
-            return True
-    return False
-
-
-def _catches_import_error(handler: ast.ExceptHandler) -> bool:
-    if handler.type is None:
-        return True
-    types = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
-    return any(_call_name(t) in _IMPORT_ERRORS for t in types)
+def _answer(question: Callable[[], bool]) -> bool:
+    """A yes/no about a path: no for a name too long to exist (a module name may be longer
+    than a file name can be); any other refusal of the OS is raised."""
+    try:
+        return question()
+    except OSError as error:
+        if error.errno == errno.ENAMETOOLONG:
+            return False
+        raise

@@ -1,8 +1,17 @@
-"""Schedules of scheduled functions: five-field cron expressions and `@hourly`-style names."""
+"""A function's in-source settings (`config = {...}`, read without running the file) and
+its schedule: five-field cron expressions and `@hourly`-style names."""
 
 from __future__ import annotations
 
+import ast
 import re
+from pathlib import Path
+from typing import Any
+
+from bundler.bindings import Binding
+from bundler.config import FunctionSettings
+from bundler.errors import BundlerError, Problem
+from bundler.source import TOO_DEEP, TOO_DEEP_HINT
 
 NAMED_SCHEDULES = ("@yearly", "@annually", "@monthly", "@weekly", "@daily", "@hourly")
 _MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
@@ -15,6 +24,8 @@ _FIELDS: tuple[tuple[str, int, int, tuple[str, ...]], ...] = (
     ("month", 1, 12, _MONTHS),
     ("day of week", 0, 7, _DAYS),
 )
+CONFIG_HINT = 'write it as config = {"schedule": "@hourly"}'
+CRON_HINT = 'write five fields (minute hour day-of-month month day-of-week), e.g. "0 9 * * 1"'
 _STEP = re.compile(r"^(?P<range>[^/]+)(?:/(?P<step>\d+))?$")
 
 
@@ -70,3 +81,104 @@ def _number(text: str, low: int, names: tuple[str, ...]) -> int | None:
     if upper in names:
         return names.index(upper) + low
     return None
+
+
+def read_config(
+    bound: list[Binding], path: Path
+) -> tuple[dict[str, Any], int | None, list[Problem]]:
+    """The literal `config = {...}` among the top-level bindings of `config`, its line, and
+    warnings. The last binding counts, as in Python; one that is not a literal is an error
+    (at the top level of a function's file, `config` is its settings)."""
+    top = [b for b in bound if not b.nested and b.kind != "star import"]
+    if not top:
+        return {}, None, []
+    values = [b for b in top if b.kind != "annotation"]  # `config: dict` binds nothing
+    if not values:
+        raise BundlerError.of(
+            "`config` is annotated but never given a value: the bundler reads a function's "
+            "settings from a literal `config = {...}`",
+            file=path,
+            line=top[0].line,
+            hint='give it a value, e.g. config: dict = {"schedule": "@hourly"}',
+        )
+    last = values[-1]
+    if last.kind not in ("assignment", "annotated assignment"):
+        raise BundlerError.of(
+            f"`config` is bound by {_article(last.kind)} {last.kind}: the bundler reads a "
+            "function's settings only from a literal `config = {...}`",
+            file=path,
+            line=last.line,
+            hint="rename it if it is not the function's settings (e.g. `import config as "
+            'settings`), else write config = {"schedule": "@hourly"}',
+        )
+    value = last.statement.value  # type: ignore[attr-defined]
+    try:
+        literal = ast.literal_eval(value)
+    except (RecursionError, MemoryError):
+        raise BundlerError.of(TOO_DEEP, file=path, line=last.line, hint=TOO_DEEP_HINT) from None
+    except (ValueError, TypeError, SyntaxError):
+        raise BundlerError.of(
+            "`config` must be a literal dict: the bundler reads it without running your code",
+            file=path,
+            line=last.line,
+            hint=CONFIG_HINT,
+        ) from None
+    if not isinstance(literal, dict):
+        raise BundlerError.of(
+            f"`config` must be a dict, not {type(literal).__name__}",
+            file=path,
+            line=last.line,
+            hint=CONFIG_HINT,
+        )
+    warnings = []
+    if len(values) > 1:
+        lines = [str(b.line) for b in values]
+        warnings.append(
+            Problem(
+                f"`config` is bound more than once (lines {', '.join(lines[:-1])} and "
+                f"{lines[-1]}): Python keeps the last one, and so does the bundler",
+                file=path,
+                line=last.line,
+                hint="remove the earlier ones",
+                severity="warning",
+            )
+        )
+    return literal, last.line, warnings
+
+
+def _article(word: str) -> str:
+    return "an" if word[0] in "aeiou" else "a"
+
+
+def choose_schedule(
+    in_source: dict[str, Any], line: int | None, settings: FunctionSettings, path: Path
+) -> str | None:
+    """The function's schedule: from its `config` (at `line`) or its settings, checked."""
+    schedule = in_source.get("schedule")
+    if schedule is not None and not isinstance(schedule, str):
+        raise BundlerError.of(
+            "`config['schedule']` must be a string",
+            file=path,
+            line=line,
+            hint=CONFIG_HINT,
+        )
+    if schedule and settings.schedule and schedule != settings.schedule:
+        raise BundlerError.of(
+            f"two schedules: {schedule!r} in the source and {settings.schedule!r} in "
+            f"{settings.source.name if settings.source else 'the configuration'}",
+            file=path,
+            line=line,
+            hint="keep one of them",
+        )
+    chosen = schedule or settings.schedule
+    if chosen:
+        problem = schedule_error(chosen)
+        if problem:
+            where = path if schedule else settings.source
+            raise BundlerError.of(
+                problem,
+                file=where,
+                line=line if schedule else None,
+                hint=CRON_HINT,
+            )
+    return chosen

@@ -1,17 +1,99 @@
-"""Reading users' Python source: every failure becomes a message with file and line."""
+"""Reading users' Python source: every failure becomes a message with file and line.
+
+Each file is parsed once per build: discovery parses a function's main file and leaves the
+tree in the build's `SourceMemo`, and the scan takes it from there.
+"""
 
 from __future__ import annotations
 
 import ast
+import gc
 import io
+import os
+import threading
 import tokenize
+import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
-from bundler.errors import BundlerError
+from bundler.errors import BundlerError, Problem
+
+TOO_DEEP = "too deeply nested for Python to compile"
+TOO_DEEP_HINT = (
+    "split the expression or flatten the nesting (CPython cannot import this file either)"
+)
+# What CPython's parser says when a nesting limit is reached: these are not mistakes in
+# the code, they are limits of the compiler
+_NESTING_LIMITS = ("too many nested parentheses", "too many levels of indentation")
+# `warnings.catch_warnings` swaps process-wide state: builds parse on a thread pool, so one
+# parse at a time records its warnings (the parser holds the GIL anyway: nothing is lost)
+_PARSING = threading.Lock()
 
 
-def parse_source(path: Path) -> ast.Module:
+@dataclass(frozen=True)
+class ParsedSource:
+    """A file's syntax tree, its text, and the warnings Python gave while parsing it."""
+
+    path: Path
+    signature: tuple[int, ...]  # the file's stat when it was read
+    text: str
+    tree: ast.Module
+    warnings: tuple[Problem, ...] = ()
+
+    def may_contain(self, word: str) -> bool:
+        """False only when `word` cannot appear in the tree as a name or operator: lets a
+        walk over every expression be skipped (identifiers are NFKC-normalised, so a
+        non-ASCII file may spell an ASCII name differently)."""
+        return word in self.text or not self.text.isascii()
+
+
+class SourceMemo:
+    """The files of one build, each parsed once: discovery keeps a main file's tree here
+    and the scan takes it (then it is gone, so memory does not grow with the site). Keyed
+    by path and the file's stat: a file changed in between is parsed again."""
+
+    def __init__(self) -> None:
+        self._kept: dict[tuple[Path, tuple[int, ...]], ParsedSource] = {}
+
+    def __len__(self) -> int:
+        """How many parsed files are waiting for their scan."""
+        return len(self._kept)
+
+    def keep(self, parsed: ParsedSource) -> None:
+        """Hold `parsed` for the next `parse` of its file."""
+        self._kept[parsed.path, parsed.signature] = parsed
+
+    def parse(self, path: Path) -> ParsedSource:
+        """`path` parsed: the kept tree when the file is unchanged, else parsed now."""
+        found = self._kept.pop((path, _signature(path)), None)  # atomic under threads
+        return found if found is not None else parse_source(path)
+
+
+def child_statements(node: ast.stmt) -> list[ast.stmt]:
+    """The statements in `node`'s blocks, in source order: body, except clauses, else,
+    finally, match cases. Lets a walk keep its own stack instead of recursing."""
+    if isinstance(node, ast.Match):
+        return [s for case in node.cases for s in case.body]
+    handlers = [s for handler in getattr(node, "handlers", ()) for s in handler.body]
+    return [
+        *getattr(node, "body", ()),
+        *handlers,
+        *getattr(node, "orelse", ()),
+        *getattr(node, "finalbody", ()),
+    ]
+
+
+def _signature(path: Path) -> tuple[int, ...]:
+    try:
+        found = os.stat(path)
+    except OSError:
+        return ()  # parse_source says why it cannot be read
+    return (found.st_dev, found.st_ino, found.st_size, found.st_mtime_ns, found.st_ctime_ns)
+
+
+def parse_source(path: Path) -> ParsedSource:
     """The syntax tree of `path`, never running it."""
+    signature = _signature(path)  # before reading: a change in between means parsing again
     try:
         data = path.read_bytes()
     except OSError as error:
@@ -20,9 +102,23 @@ def parse_source(path: Path) -> ast.Module:
             file=path,
             hint="check that it exists and is readable",
         ) from None
+    text = _decode(data, path)
+    if "\0" in text:
+        raise BundlerError.of(
+            "source code contains a NUL byte",
+            file=path,
+            line=text[: text.index("\0")].count("\n") + 1,
+            hint="this is not a text file; remove the NUL bytes or the file",
+        )
+    tree, found = _parse(text, path)
+    return ParsedSource(path, signature, text, tree, found)
+
+
+def _decode(data: bytes, path: Path) -> str:
+    encoding = "utf-8"
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)  # PEP 263
-        text = data.decode(encoding)
+        return data.decode(encoding)
     except SyntaxError as error:  # an unknown encoding declaration
         raise BundlerError.of(
             f"cannot decode this file: {error.msg}",
@@ -31,25 +127,83 @@ def parse_source(path: Path) -> ast.Module:
             hint="declare an encoding Python knows, or save the file as UTF-8",
         ) from None
     except UnicodeDecodeError as error:
+        bad = data[error.start : error.start + 1]
         raise BundlerError.of(
-            f"cannot decode this file as {encoding}: byte {data[error.start]:#04x} is not valid",
+            f"cannot decode this file as {encoding}: "
+            + (f"byte {bad[0]:#04x} is not valid" if bad else error.reason),
             file=path,
             line=data[: error.start].count(b"\n") + 1,
             hint="save the file as UTF-8, or declare its encoding (# -*- coding: ... -*-)",
         ) from None
-    if "\0" in text:
+    except (LookupError, UnicodeError) as error:  # `# coding: rot13`, `undefined`, ...
         raise BundlerError.of(
-            "source code contains a NUL byte",
+            f"cannot decode this file as {encoding}: {error}",
             file=path,
-            line=text[: text.index("\0")].count("\n") + 1,
-            hint="this is not a text file; remove the NUL bytes or the file",
-        )
-    try:
-        return ast.parse(text, filename=str(path))
-    except SyntaxError as error:
-        raise BundlerError.of(
-            f"syntax error: {error.msg}",
-            file=path,
-            line=error.lineno,
-            hint="fix the syntax; the bundler reads your code without running it",
+            hint="save the file as UTF-8, or declare a text encoding (# -*- coding: ... -*-)",
         ) from None
+
+
+def _parse(text: str, path: Path) -> tuple[ast.Module, tuple[Problem, ...]]:
+    filename = str(path)
+    with _PARSING, warnings.catch_warnings(record=True) as log:
+        # "always": every warning recorded, none printed, and never turned into an
+        # error by a -W or PYTHONWARNINGS setting of the user's shell
+        warnings.simplefilter("always")
+        collecting = gc.isenabled()
+        gc.disable()  # a tree has no cycles: collections while building it only cost time
+        try:
+            tree = ast.parse(text, filename=filename)
+        except SyntaxError as error:
+            nested = any(error.msg.startswith(limit) for limit in _NESTING_LIMITS)
+            raise BundlerError.of(
+                TOO_DEEP if nested else f"syntax error: {error.msg}",
+                file=path,
+                line=error.lineno,
+                hint=TOO_DEEP_HINT
+                if nested
+                else "fix the syntax; the bundler reads your code without running it",
+            ) from None
+        except (RecursionError, MemoryError):
+            # CPython's own limits (about 3,000 levels): its import fails the same way
+            raise BundlerError.of(TOO_DEEP, file=path, hint=TOO_DEEP_HINT) from None
+        except ValueError as error:  # a lone surrogate from a `raw_unicode_escape` file
+            raise BundlerError.of(
+                f"cannot read this file as Python source: {error}",
+                file=path,
+                hint="save the file as UTF-8",
+            ) from None
+        finally:
+            if collecting:
+                gc.enable()
+    found: list[Problem] = []
+    for record in log:
+        if record.filename == filename and issubclass(
+            record.category, SyntaxWarning | DeprecationWarning
+        ):
+            found.append(_warning(record, path))
+        else:  # another thread's warning, raised while this parse held the filters
+            warnings.warn_explicit(
+                record.message,
+                record.category,
+                record.filename,
+                record.lineno,
+                source=record.source,
+            )
+    return tree, tuple(found)
+
+
+def _warning(record: warnings.WarningMessage, path: Path) -> Problem:
+    message = str(record.message).replace(str(path), path.name)  # never a host path
+    if message.startswith("invalid escape sequence"):
+        hint = "write a raw string (r'...') or double the backslash"
+    elif message.startswith("invalid") and message.endswith("literal"):
+        hint = "put a space between the number and the word after it"
+    else:
+        hint = "change the code Python warns about"
+    return Problem(
+        f"Python warns: {message}",
+        file=path,
+        line=record.lineno or None,
+        hint=hint,
+        severity="warning",
+    )

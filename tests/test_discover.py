@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import support
+from test_cli import run
 
 from bundler.config import FunctionSettings, SiteConfig
-from bundler.discover import Discovery, Function, discover_functions
+from bundler.discover import NAME_RULE, Discovery, Function, discover_functions
 from bundler.errors import BundlerError, Problem, UsageError
+from bundler.source import SourceMemo
 
 F = "netlify/functions"
 HANDLER = "def handler(event, context):\n    return {'statusCode': 200}\n"
@@ -128,6 +136,11 @@ def test_hidden_private_and_non_python_entries_are_ignored(tmp_path: Path) -> No
         ("café.py", "café"),
         ("my.func/index.py", "my.func"),
         ("a+b/a+b.py", "a+b"),
+        ("ok\n.py", "ok\n"),  # `$` would match before the newline
+        ("ok\n/index.py", "ok\n"),
+        ("ok .py", "ok "),
+        ("naïve.py", "naïve"),
+        ("\uff4f\uff4b.py", "\uff4f\uff4b"),  # fullwidth letters: still not ASCII
     ],
 )
 def test_names_outside_the_rule_are_an_error_naming_the_file(
@@ -540,3 +553,358 @@ def test_the_functions_folder_from_the_site_configuration(tmp_path: Path) -> Non
     assert config.functions_dir is not None
     found = discover_functions(root / config.functions_dir, config)
     assert names(found) == ["a"]
+
+
+def test_the_name_rule_is_a_full_match() -> None:
+    # manifest reading uses the same rule: a name that passes it never becomes a path
+    assert [NAME_RULE.match(n) is not None for n in ["ok", "ok\n", "\nok", "o/k", ""]] == [
+        True,
+        False,
+        False,
+        False,
+        False,
+    ]
+
+
+# --- handlers bound in every way Python allows ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("source", "line"),
+    [
+        ("handler, other = make(), 1\n", 1),
+        ("(first, [second, *handler]) = 1, [2, 3]\n", 1),
+        ("with open('x') as handler:\n    pass\n", 1),
+        ("with a() as x, b() as (y, handler):\n    pass\n", 1),
+        ("(handler := make())\n", 1),
+        ("values = [(handler := v) for v in range(3)]\n", 1),
+        ("if (handler := make()):\n    pass\n", 1),
+        ("for handler in [make()]:\n    pass\n", 1),
+        ("import app.entry as handler\n", 1),
+        ("import handler.sub\n", 1),
+        ("x = 1\nmatch x:\n    case 0:\n        pass\n    case handler:\n        pass\n", 5),
+        ("match [1]:\n    case [first, *handler]:\n        pass\n", 2),
+        ("match {}:\n    case {'a': 1, **handler}:\n        pass\n", 2),
+        ("match 1:\n    case int() as handler:\n        pass\n", 2),
+        ("while True:\n    handler = make()\n    break\n", 2),
+        ("with open('x'):\n    handler = make()\n", 2),
+        ("x: int\nhandler: object = make()\n", 2),
+        ("async def handler(event, context):\n    pass\nhandler = sync(handler)\n", 1),
+    ],
+)
+def test_every_top_level_binding_of_handler_is_accepted(
+    tmp_path: Path, source: str, line: int
+) -> None:
+    root = write(tmp_path, {f"{F}/api.py": source})
+    assert only(discover(root)).handler_line == line
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "try:\n    pass\nexcept ValueError as handler:\n    pass\n",  # deleted after the clause
+        "run = lambda: (handler := 1)\n",  # the lambda's own name
+        "def setup():\n    global handler\n    handler = 1\nsetup()\n",
+        "class App:\n    handler = 1\n",
+        "app.handler = 1\nroutes['handler'] = 2\n",
+    ],
+)
+def test_bindings_outside_the_module_scope_are_not_a_handler(tmp_path: Path, source: str) -> None:
+    root = write(tmp_path, {f"{F}/api.py": source})
+    assert failure(discover(root), "api") == Problem(
+        NO_HANDLER, file=root / F / "api.py", function="api", hint=NO_HANDLER_HINT
+    )
+
+
+@pytest.mark.parametrize(
+    ("source", "line", "what"),
+    [
+        ("from typing import Callable\nhandler: Callable\n", 2, "an annotation"),
+        ("handler += 1\n", 1, "an augmented assignment"),
+    ],
+)
+def test_a_handler_never_assigned_is_an_error_that_says_so(
+    tmp_path: Path, source: str, line: int, what: str
+) -> None:
+    root = write(tmp_path, {f"{F}/api.py": source})
+    assert failure(discover(root), "api") == Problem(
+        f"`handler` is never assigned at the top level: line {line} has only {what}",
+        file=root / F / "api.py",
+        line=line,
+        function="api",
+        hint=NO_HANDLER_HINT,
+    )
+
+
+def test_a_handler_from_a_star_import_is_an_error_with_a_hint(tmp_path: Path) -> None:
+    root = write(tmp_path, {f"{F}/api.py": "import os\nfrom app.entry import *\n"})
+    assert failure(discover(root), "api") == Problem(
+        "no top-level `handler` the bundler can see: `from ... import *` may define it, "
+        "but which names it binds is known only by running it",
+        file=root / F / "api.py",
+        line=2,
+        function="api",
+        hint="import it by name: `from module import handler`",
+    )
+
+
+def test_the_last_binding_of_handler_decides_an_async_def(tmp_path: Path) -> None:
+    source = "def handler(event, context):\n    pass\n\nasync def handler(event, context):\n"
+    root = write(tmp_path, {f"{F}/api.py": source + "    pass\n"})
+    problem = failure(discover(root), "api")
+    assert (problem.line, problem.message.startswith("`handler` is an `async def`")) == (4, True)
+
+
+@pytest.mark.parametrize("branches", [1000, 2000])
+def test_a_handler_at_the_end_of_a_long_elif_chain_is_found(tmp_path: Path, branches: int) -> None:
+    chain = "".join(f"elif x == {i}:\n    pass\n" for i in range(branches))
+    source = f"x = 1\nif x == -1:\n    pass\n{chain}else:\n    handler = make()\n"
+    source += 'config = {"schedule": "@daily"}\n'
+    root = write(tmp_path, {f"{F}/api.py": source})
+    function = only(discover(root))
+    assert (function.handler_line, function.schedule) == (3 + 2 * branches + 2, "@daily")
+
+
+# --- `config` bound twice, annotated, or bound by other statements -------------------------
+
+
+def test_config_assigned_twice_uses_the_last_with_a_warning(tmp_path: Path) -> None:
+    source = 'config = {"schedule": "@daily"}\nimport os\nconfig = {"schedule": "@hourly"}\n'
+    root = write(tmp_path, {f"{F}/cron.py": source + HANDLER})
+    found = discover(root)
+    assert only(found).schedule == "@hourly"
+    assert found.warnings == (
+        Problem(
+            "`config` is bound more than once (lines 1 and 3): Python keeps the last one, "
+            "and so does the bundler",
+            file=root / F / "cron.py",
+            line=3,
+            function="cron",
+            hint="remove the earlier ones",
+            severity="warning",
+        ),
+    )
+
+
+def test_config_bound_three_times_names_every_line(tmp_path: Path) -> None:
+    source = "from app import config\nconfig = {}\nconfig: dict = {'path': '/x'}\n"
+    root = write(tmp_path, {f"{F}/api.py": source + HANDLER})
+    found = discover(root)
+    assert only(found).config == {"path": "/x"}
+    [warning] = found.warnings
+    assert warning.message.startswith("`config` is bound more than once (lines 1, 2 and 3)")
+
+
+def test_a_bare_config_annotation_is_an_error(tmp_path: Path) -> None:
+    root = write(tmp_path, {f"{F}/cron.py": f"\nconfig: dict\n{HANDLER}"})
+    assert failure(discover(root), "cron") == Problem(
+        "`config` is annotated but never given a value: the bundler reads a function's "
+        "settings from a literal `config = {...}`",
+        file=root / F / "cron.py",
+        line=2,
+        function="cron",
+        hint='give it a value, e.g. config: dict = {"schedule": "@hourly"}',
+    )
+
+
+def test_an_annotation_beside_a_literal_config_changes_nothing(tmp_path: Path) -> None:
+    source = 'config: dict\nconfig = {"schedule": "@daily"}\nconfig: dict\n'
+    root = write(tmp_path, {f"{F}/cron.py": source + HANDLER})
+    found = discover(root)
+    assert (only(found).schedule, found.warnings) == ("@daily", ())
+
+
+@pytest.mark.parametrize(
+    ("source", "line", "kind"),
+    [
+        ("def config():\n    return {}\n", 1, "a def"),
+        ("class config:\n    pass\n", 1, "a class"),
+        ("import config\n", 1, "an import"),
+        ("from app import settings as config\n", 1, "an import"),
+        (
+            'config = {"schedule": "@daily"}\nconfig |= {"path": "/x"}\n',
+            2,
+            "an augmented assignment",
+        ),
+        ("for config in [{}]:\n    pass\n", 1, "a for loop"),
+        ("with open('c.json') as config:\n    pass\n", 1, "a with statement"),
+        ("(config := {})\n", 1, "an assignment expression"),
+        ("config, other = {}, 1\n", 1, "an unpacking assignment"),
+        ('config = {"schedule": "@daily"}\nfrom app import config\n', 2, "an import"),
+    ],
+)
+def test_config_bound_by_other_statements_is_an_error(
+    tmp_path: Path, source: str, line: int, kind: str
+) -> None:
+    root = write(tmp_path, {f"{F}/api.py": source + HANDLER})
+    assert failure(discover(root), "api") == Problem(
+        f"`config` is bound by {kind}: the bundler reads a function's settings only from a "
+        "literal `config = {...}`",
+        file=root / F / "api.py",
+        line=line,
+        function="api",
+        hint="rename it if it is not the function's settings (e.g. `import config as "
+        'settings`), else write config = {"schedule": "@hourly"}',
+    )
+
+
+def test_config_set_inside_a_block_is_not_read(tmp_path: Path) -> None:
+    source = 'import os\nif os.environ.get("X"):\n    config = {"schedule": "@daily"}\n'
+    root = write(tmp_path, {f"{F}/api.py": source + HANDLER})
+    function = only(discover(root))
+    assert (function.kind, function.config) == ("sync", {})
+
+
+def test_config_keys_are_kept_as_written(tmp_path: Path) -> None:
+    root = write(tmp_path, {f"{F}/api.py": f'config = {{"_line": 1, "path": "/x"}}\n{HANDLER}'})
+    assert only(discover(root)).config == {"_line": 1, "path": "/x"}
+
+
+# --- parsed once -----------------------------------------------------------------------------
+
+
+def test_discovery_keeps_the_trees_of_the_functions_it_found(tmp_path: Path) -> None:
+    root = write(
+        tmp_path,
+        {f"{F}/a.py": HANDLER, f"{F}/b/index.py": HANDLER, f"{F}/broken.py": "x = 1\n"},
+    )
+    memo = SourceMemo()
+    found = discover_functions(root / F, SiteConfig.from_root(root), memo)
+    assert (names(found), list(found.failures)) == (["a", "b"], ["broken"])
+    assert len(memo) == 2  # never the failed function's: nothing would take it
+    assert memo.parse(root / F / "a.py").tree.body[0].lineno == 1
+    assert len(memo) == 1
+
+
+# --- the functions folder: unreadable, or outside the site -------------------------------
+
+PYTHON = str(support.SYSTEM_PYTHON) if support.SYSTEM_PYTHON.exists() else sys.executable
+UNPRIVILEGED, WHY_NOT = support.can_run_unprivileged()
+READ_HINT = "let the user running the build read and enter it (chmod u+rx)"
+
+
+@pytest.fixture
+def nobody_site() -> Iterator[Path]:
+    """A site folder that `nobody` owns, with one healthy function."""
+    if not UNPRIVILEGED:
+        pytest.skip(WHY_NOT)
+    site = support.unprivileged_folder()
+    write(site, {f"{F}/fine.py": HANDLER})
+    try:
+        yield site
+    finally:
+        for folder, subfolders, _files in os.walk(site):
+            for name in subfolders:
+                os.chmod(Path(folder, name), 0o755)
+        shutil.rmtree(site)
+
+
+def build_as_nobody(site: Path, *modes: tuple[str, int]) -> subprocess.CompletedProcess[str]:
+    support.give_to_nobody(site)
+    for relative, mode in modes:
+        os.chmod(site / relative, mode)
+    done = support.run_unprivileged(["build", "--python", PYTHON, "--no-cache"], site)
+    assert "Traceback" not in done.stderr
+    return done
+
+
+def error_lines(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if line.startswith("error: ")]
+
+
+def test_an_unreadable_function_folder_is_that_functions_failure(nobody_site: Path) -> None:
+    write(nobody_site, {f"{F}/locked/locked.py": HANDLER, f"{F}/locked/helper.py": ""})
+    done = build_as_nobody(nobody_site, (f"{F}/locked", 0))
+    assert done.returncode == 1
+    assert error_lines(done.stderr) == [
+        f"error: {F}/locked: cannot read this folder: Permission denied; {READ_HINT}, or move "
+        "it out of the functions folder"
+    ]
+    assert "failed: locked" in done.stderr
+    assert (nobody_site / "dist/functions/fine.zip").is_file()
+
+
+def test_a_function_folder_that_cannot_be_searched_is_reported(nobody_site: Path) -> None:
+    write(nobody_site, {f"{F}/listed/index.py": HANDLER})
+    done = build_as_nobody(nobody_site, (f"{F}/listed", 0o644))  # read, not enter
+    assert done.returncode == 1
+    assert error_lines(done.stderr)[0].startswith(f"error: {F}/listed: cannot read this folder")
+
+
+def test_an_unreadable_main_file_is_that_functions_failure(nobody_site: Path) -> None:
+    write(nobody_site, {f"{F}/secret.py": HANDLER})
+    done = build_as_nobody(nobody_site, (f"{F}/secret.py", 0))
+    assert done.returncode == 1
+    assert error_lines(done.stderr) == [
+        f"error: {F}/secret.py: cannot read this file: Permission denied; "
+        "check that it exists and is readable"
+    ]
+    assert (nobody_site / "dist/functions/fine.zip").is_file()
+
+
+@pytest.mark.parametrize("locked", [F, "netlify"])
+def test_an_unreadable_functions_folder_is_a_usage_error(nobody_site: Path, locked: str) -> None:
+    done = build_as_nobody(nobody_site, (locked, 0))
+    assert done.returncode == 2
+    assert error_lines(done.stderr) == [
+        f"error: {F}: cannot read the functions folder: Permission denied; {READ_HINT}"
+    ]
+
+
+OUTSIDE_HINT = (
+    "run bundle from a folder that holds both the site and its functions, or move the "
+    "functions into the site"
+)
+
+
+@pytest.mark.parametrize("how", ["absolute", "dotdot"])
+def test_a_functions_folder_outside_the_site_is_a_usage_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    write(tmp_path, {"elsewhere/api.py": HANDLER, "site/pyproject.toml": ""})
+    site = (tmp_path / "site").resolve()
+    argument = str(tmp_path / "elsewhere") if how == "absolute" else "../elsewhere"
+    result = run(site, monkeypatch, argument, "--no-cache", python=Path(PYTHON))
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[-1] == (
+        f"error: the functions folder {argument} is outside the site root {site}; {OUTSIDE_HINT}"
+    )
+    assert not (site / "dist").exists()
+
+
+def test_a_functions_folder_setting_outside_the_site_names_its_source(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write(
+        tmp_path,
+        {"fns/api.py": HANDLER, "site/netlify.toml": '[functions]\ndirectory = "../fns"\n'},
+    )
+    site = (tmp_path / "site").resolve()
+    result = run(site, monkeypatch, "--no-cache", python=Path(PYTHON))
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[-1] == (
+        "error: the functions folder ../fns (netlify.toml [functions] directory) is outside "
+        f"the site root {site}; {OUTSIDE_HINT}"
+    )
+
+
+def test_a_linked_functions_folder_outside_the_site_is_a_usage_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write(tmp_path, {"shared/api.py": HANDLER, "site/pyproject.toml": ""})
+    (tmp_path / "site/netlify").mkdir()
+    (tmp_path / "site" / F).symlink_to(tmp_path / "shared")
+    result = run(tmp_path / "site", monkeypatch, "--no-cache", python=Path(PYTHON))
+    assert result.exit_code == 2
+    assert "the functions folder netlify/functions is outside the site root" in result.stderr
+
+
+@pytest.mark.parametrize("how", ["absolute", "dotdot"])
+def test_a_functions_folder_inside_the_site_may_be_named_any_way(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    site = write(tmp_path / "site", {"backend/fns/api.py": HANDLER, "pyproject.toml": ""})
+    argument = str(site / "backend/fns") if how == "absolute" else "backend/../backend/fns"
+    result = run(site, monkeypatch, argument, "--no-cache", python=Path(PYTHON))
+    assert result.exit_code == 0, result.stderr
+    assert (site / "dist/functions/api.zip").is_file()

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import support
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bundler.errors import BundlerError, Problem
 from bundler.scan import ImportSite, Module, Scan, scan_function
+from bundler.source import SourceMemo, parse_source
 
 NOT_LITERAL = "cannot follow a dynamic import whose name is not a literal"
 NOT_LITERAL_HINT = "if it loads a distribution, add it to [tool.bundler] include"
@@ -811,3 +814,234 @@ def test_names_a_first_party_namespace_folder_lacks_are_other_portions(tmp_path:
 def test_names_of_a_regular_first_party_package_are_attributes(tmp_path: Path) -> None:
     root = site(tmp_path, {MAIN: "from pkg import thing\n", "pkg/__init__.py": "thing = 1\n"})
     assert modules_of(scan(root)) == []
+
+
+# --- module names no import can load ---------------------------------------------------------
+
+PATH_HINT = (
+    'import it by its dotted name from the function folder or the site root, e.g. "package.module"'
+)
+NAME_HINT = 'write identifiers joined by dots, e.g. "package.module"'
+STR_HINT = 'pass the module\'s name as a str, e.g. "package.module"'
+LONG = "y" * 300
+
+
+@pytest.mark.parametrize(
+    ("call", "message", "hint"),
+    [
+        (
+            'import_module("a b")',
+            "import_module(...): 'a b' is not a module name; skipped",
+            NAME_HINT,
+        ),
+        ('import_module("")', "import_module(...): '' is not a module name; skipped", NAME_HINT),
+        (
+            'import_module("a..b")',
+            "import_module(...): 'a..b' is not a module name; skipped",
+            NAME_HINT,
+        ),
+        (
+            'import_module("1abc")',
+            "import_module(...): '1abc' is not a module name; skipped",
+            NAME_HINT,
+        ),
+        (
+            'import_module("a.")',
+            "import_module(...): 'a.' is not a module name; skipped",
+            NAME_HINT,
+        ),
+        (
+            'import_module("a-b")',
+            "import_module(...): 'a-b' is not a module name; skipped",
+            NAME_HINT,
+        ),
+        (
+            'importlib.import_module("/abs/path")',
+            "import_module(...): '/abs/path' is a file path, not a module name; skipped",
+            PATH_HINT,
+        ),
+        (
+            'import_module("./x")',
+            "import_module(...): './x' is a file path, not a module name; skipped",
+            PATH_HINT,
+        ),
+        (
+            '__import__("plugins/x.py")',
+            "__import__(...): 'plugins/x.py' is a file path, not a module name; skipped",
+            PATH_HINT,
+        ),
+        (
+            f'import_module("{LONG}")',
+            f"import_module(...): '{'y' * 57}...' is 300 characters long, longer than a file "
+            "name can be; skipped",
+            "shorten it to 255 characters at most",
+        ),
+        ("__import__(5)", "__import__(...): 5 is not a str; skipped", STR_HINT),
+        ('import_module(b"yaml")', "import_module(...): b'yaml' is not a str; skipped", STR_HINT),
+        ("import_module(None)", "import_module(...): None is not a str; skipped", STR_HINT),
+        ('import_module(f"plugins.{name}")', NOT_LITERAL, NOT_LITERAL_HINT),
+        ("import_module()", NOT_LITERAL, NOT_LITERAL_HINT),
+        ("import_module(*names)", NOT_LITERAL, NOT_LITERAL_HINT),
+    ],
+)
+def test_module_names_no_import_can_load_are_skipped_with_a_warning(
+    tmp_path: Path, call: str, message: str, hint: str
+) -> None:
+    root = site(tmp_path, {MAIN: f"import importlib\nname = names = 'x'\n{call}\n"})
+    result = scan(root)
+    assert modules_of(result) == ["importlib"]
+    assert result.warnings == (
+        Problem(message, file=root / MAIN, line=3, hint=hint, severity="warning"),
+    )
+
+
+@pytest.mark.parametrize(
+    ("call", "module"),
+    [
+        ('import_module("café")', "café"),  # identifiers in any script are module names
+        ('import_module("pkg.class")', "pkg.class"),  # a keyword is still a file name
+        ('import_module(f"yaml")', "yaml"),  # an f-string without placeholders is a literal
+        ('import_module("x" * 255)', None),  # not a literal: warned, not followed
+        (f'import_module("{"z" * 255}")', "z" * 255),
+    ],
+)
+def test_dynamic_module_names_that_can_load(tmp_path: Path, call: str, module: str | None) -> None:
+    root = site(tmp_path, {MAIN: f"{call}\n"})
+    assert modules_of(scan(root)) == ([module] if module else [])
+
+
+def test_a_relative_dynamic_import_is_not_followed_silently(tmp_path: Path) -> None:
+    root = site(tmp_path, {MAIN: 'import_module("..pkg.mod", "a.b")\nimport_module(".")\n'})
+    result = scan(root)
+    assert (modules_of(result), result.warnings) == ([], ())
+
+
+def test_a_static_import_longer_than_a_file_name_is_skipped(tmp_path: Path) -> None:
+    root = site(tmp_path, {MAIN: f"import os\nimport {LONG}\nfrom {LONG} import x\n"})
+    result = scan(root)
+    assert modules_of(result) == ["os"]
+    message = (
+        f"import: '{'y' * 57}...' is 300 characters long, longer than a file name can be; skipped"
+    )
+    assert result.warnings == tuple(
+        Problem(
+            message,
+            root / MAIN,
+            line,
+            hint="shorten it to 255 characters at most",
+            severity="warning",
+        )
+        for line in (2, 3)
+    )
+
+
+def test_a_name_part_too_long_for_a_file_is_simply_not_first_party(tmp_path: Path) -> None:
+    part = "é" * 200  # 200 characters, 400 bytes: the file system refuses the name
+    root = site(tmp_path, {MAIN: f"import {part}\nimport pkg.{part}\n", "pkg/__init__.py": ""})
+    result = scan(root)
+    assert modules_of(result) == [part]  # external: the environment is asked for it
+    assert arcnames(result) == ["hello.py", "pkg/__init__.py"]  # as for any missing name
+
+
+# --- long chains and deep trees: iterative walks ---------------------------------------------
+
+
+@pytest.mark.parametrize("branches", [1000, 2000])
+def test_imports_at_the_end_of_a_long_elif_chain_keep_their_flags(
+    tmp_path: Path, branches: int
+) -> None:
+    chain = "".join(f"elif x == {i}:\n    import json\n" for i in range(branches))
+    last = """\
+else:
+    try:
+        import ujson
+    except ImportError:
+        pass
+    if TYPE_CHECKING:
+        import pandas
+    def handler(event, context):
+        return import_module("yaml")
+"""
+    root = site(tmp_path, {MAIN: f"x = 1\nif x == -1:\n    pass\n{chain}{last}"})
+    result = scan(root)
+    end = 3 + 2 * branches
+    assert [(i.module, i.line) for i in result.imports[-3:]] == [
+        ("json", end),
+        ("ujson", end + 3),
+        ("yaml", end + 9),
+    ]
+    assert [(i.optional, i.in_function, i.dynamic) for i in result.imports[-2:]] == [
+        (True, False, False),
+        (False, True, True),
+    ]
+    assert len(result.imports) == branches + 2
+    assert [(i.module, i.line) for i in result.skipped] == [("pandas", end + 7)]
+
+
+def test_a_dynamic_import_in_a_match_case_is_found_once(tmp_path: Path) -> None:
+    source = """\
+        match command:
+            case "load" if import_module("guard"):
+                import_module("yaml")
+            case _:
+                pass
+    """
+    root = site(tmp_path, {MAIN: source})
+    assert [(i.module, i.line) for i in scan(root).imports] == [("guard", 2), ("yaml", 3)]
+
+
+def test_python_warnings_of_first_party_modules_are_scan_warnings(tmp_path: Path) -> None:
+    root = site(tmp_path, {MAIN: "import helper\n", f"{FUNCTION}/helper.py": 'x = "\\d"\n'})
+    assert scan(root).warnings == (
+        Problem(
+            "Python warns: invalid escape sequence '\\d'",
+            file=root / FUNCTION / "helper.py",
+            line=1,
+            hint="write a raw string (r'...') or double the backslash",
+            severity="warning",
+        ),
+    )
+
+
+def test_the_scan_takes_the_tree_discovery_kept(tmp_path: Path) -> None:
+    root = site(
+        tmp_path,
+        {MAIN: "import helper\nimport json\n", f"{FUNCTION}/helper.py": "import yaml\n"},
+    )
+    memo = SourceMemo()
+    memo.keep(parse_source(root / MAIN))
+    with_memo = scan_function(root / MAIN, [root / FUNCTION, root], memo)
+    assert len(memo) == 0
+    assert with_memo == scan(root)
+
+
+# --- folders that cannot be searched -------------------------------------------------------
+
+
+def test_a_first_party_folder_that_cannot_be_searched_is_an_error(tmp_path: Path) -> None:
+    ok, why_not = support.can_run_unprivileged()
+    if not ok:
+        pytest.skip(why_not)
+    root = support.unprivileged_folder()
+    try:
+        write(
+            root,
+            {
+                "netlify/functions/api.py": "import lib.inner\ndef handler(e, c):\n    pass\n",
+                "lib/__init__.py": "",
+                "lib/inner.py": "",
+            },
+        )
+        support.give_to_nobody(root)
+        (root / "lib").chmod(0)
+        python = str(support.SYSTEM_PYTHON)
+        done = support.run_unprivileged(["build", "--python", python, "--no-cache"], root)
+    finally:
+        (root / "lib").chmod(0o755)
+        shutil.rmtree(root)
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    assert [line for line in done.stderr.splitlines() if line.startswith("error: ")] == [
+        "error: netlify/functions/api.py:1: cannot look for module 'lib.inner' in lib/: "
+        "Permission denied; let the user running the build read and enter the site's folders"
+    ]

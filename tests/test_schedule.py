@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import ast
+from pathlib import Path
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bundler.schedule import NAMED_SCHEDULES, schedule_error
+from bundler.bindings import Binding
+from bundler.errors import BundlerError, Problem
+from bundler.schedule import NAMED_SCHEDULES, read_config, schedule_error
+from bundler.source import TOO_DEEP, TOO_DEEP_HINT
 
 FIVE = "(minute hour day-of-month month day-of-week)"
 
@@ -157,4 +163,22 @@ def test_every_out_of_range_value_is_rejected(data: st.DataObject) -> None:
     cron = " ".join(fields)
     assert schedule_error(cron) == (
         f"schedule {cron!r}: '{bad}' is out of range for the {name} field ({low}-{high})"
+    )
+
+
+# --- the in-source `config` literal --------------------------------------------------------
+
+
+def test_a_config_literal_too_deep_for_literal_eval_is_a_clear_error() -> None:
+    # CPython's parser stops at 200 brackets, so this tree is built directly: the
+    # guard is for a parser that allows more (literal_eval recurses once per level)
+    value: ast.expr = ast.List(elts=[], ctx=ast.Load())
+    for _ in range(5000):
+        value = ast.List(elts=[value], ctx=ast.Load())
+    statement = ast.Assign(targets=[ast.Name("config", ast.Store())], value=value, lineno=7)
+    binding = Binding("config", "assignment", 7, statement, nested=False)
+    with pytest.raises(BundlerError) as caught:
+        read_config([binding], Path("cron.py"))
+    assert caught.value.problems == (
+        Problem(TOO_DEEP, file=Path("cron.py"), line=7, hint=TOO_DEEP_HINT),
     )
