@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from bundler.config import FunctionSettings, SiteConfig
 from bundler.errors import BundlerError, Problem, UsageError
+from bundler.routes import Route, function_routes
 from bundler.schedule import schedule_error
 from bundler.source import parse_source
 
@@ -51,6 +52,8 @@ class Function:
     trigger: str | None = None
     config: Mapping[str, Any] = field(default_factory=dict)
     settings: FunctionSettings = field(default_factory=FunctionSettings)
+    routes: tuple[Route, ...] = ()  # v2 `config["path"]`: it answers only there
+    excluded_routes: tuple[Route, ...] = ()
 
     @property
     def folder(self) -> Path:
@@ -151,6 +154,7 @@ def _read_function(name: str, sources: list[Path], directory: Path, config: Site
     tree = parse_source(main_file)
     handler_line = _handler_line(tree, main_file)
     in_source = _config_literal(tree, main_file)
+    config_line = in_source.get("_line")
     settings = config.settings_for(name)
     schedule = _schedule(in_source, settings, main_file)
     trigger = _trigger(name)
@@ -161,6 +165,7 @@ def _read_function(name: str, sources: list[Path], directory: Path, config: Site
         kind = "event"
     elif name.endswith(BACKGROUND_SUFFIX):
         kind = "background"
+    routes, excluded = function_routes(name, in_source, kind, main_file, config_line)
     return Function(
         name=name,
         main_file=main_file,
@@ -171,6 +176,8 @@ def _read_function(name: str, sources: list[Path], directory: Path, config: Site
         trigger=trigger,
         config=in_source,
         settings=settings,
+        routes=routes,
+        excluded_routes=excluded,
     )
 
 

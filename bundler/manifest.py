@@ -52,6 +52,12 @@ def manifest_document(
                 ],
             }
         )
+        if function.routes:  # as zip-it-and-ship-it: only when declared
+            functions[-1]["routes"] = [r.to_json() for r in function.routes]
+        if function.excluded_routes:
+            functions[-1]["excludedRoutes"] = [
+                r.to_json(with_methods=False) for r in function.excluded_routes
+            ]
     return {
         "version": MANIFEST_VERSION,
         "bundlerVersion": __version__,
