@@ -6,10 +6,12 @@ import errno
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 
 import click
+from click.decorators import FC
 
 from bundler.cli.output import echo_problems, python_option
 from bundler.errors import BundlerError, UsageError
@@ -28,6 +30,14 @@ from bundler.serve.invoke import (
 
 DEFAULT_PORT = 9999
 _PYTHON_HELP = "Interpreter (or virtualenv) the functions are built from and run by."
+
+
+def _cache_option() -> Callable[[FC], FC]:
+    return click.option(
+        "--cache-dir",
+        type=click.Path(path_type=Path, file_okay=False),
+        help="The build cache, the runtime client and the task roots.  [default: .bundle-cache]",
+    )
 
 
 class _Log:
@@ -74,6 +84,7 @@ def _bind(host: str, port: int) -> FrontServer:
     help="Variables for the functions (netlify.toml [build.environment] first; the shell's "
     "own values win).",
 )
+@_cache_option()
 @click.option("--no-watch", is_flag=True, help="Do not rebuild when the site changes.")
 @click.option("--no-schedule", is_flag=True, help="Do not run scheduled functions on time.")
 @click.option(
@@ -89,6 +100,7 @@ def serve_command(
     host: str,
     python: Path | None,
     env_file: Path,
+    cache_dir: Path | None,
     no_watch: bool,
     no_schedule: bool,
     concurrency: int,
@@ -112,6 +124,7 @@ def serve_command(
         watch=not no_watch,
         schedule=not no_schedule,
         url=url,
+        cache=cache_dir.resolve() if cache_dir else None,
     )
     app = ServeApp(options, log)
     try:
@@ -165,6 +178,7 @@ def serve_command(
 )
 @python_option(_PYTHON_HELP)
 @click.option("--env-file", type=click.Path(path_type=Path, dir_okay=False), default=Path(".env"))
+@_cache_option()
 def invoke_command(
     name: str,
     payload: str | None,
@@ -172,6 +186,7 @@ def invoke_command(
     port: int,
     python: Path | None,
     env_file: Path,
+    cache_dir: Path | None,
 ) -> None:
     """Invoke function NAME once and print its response body on stdout (exit 1 on a
     function error): through a running `bundle serve`, else on its own."""
@@ -191,7 +206,13 @@ def invoke_command(
             invoked = through_serve(port, name, body, headers)
         else:
             options = ServeOptions(
-                root=root, python=python, env_file=env_file, watch=False, schedule=False, url=url
+                root=root,
+                python=python,
+                env_file=env_file,
+                watch=False,
+                schedule=False,
+                url=url,
+                cache=cache_dir.resolve() if cache_dir else None,
             )
             invoked = on_its_own(options, name, event, value, log)
     except BundlerError as error:

@@ -199,6 +199,7 @@ class ServeApp:
         pools: dict[str, FunctionPool] = {}
         specs: dict[str, tuple[WorkerSpec, float]] = {}
         routes, schedules = {}, {}
+        said: list[str] = []  # logged once the new state serves
         for name, served in sorted(build.functions.items()):
             function = served.function
             routes[name] = (function.routes, function.excluded_routes) if function else ((), ())
@@ -231,19 +232,21 @@ class ServeApp:
                 spec, limits.timeout, self.options.concurrency, self.log, self.spawner
             )
             if not first:
-                self.log(f"{'reloaded' if name in old else 'added'} {name}")
+                said.append(f"{'reloaded' if name in old else 'added'} {name}")
         for name, pool in old.items():
             if pools.get(name) is not pool:
                 pool.close()
                 self._retired.append((pool, pool.spec.task_root))
                 if name not in build.functions:
-                    self.log(f"removed {name}")
+                    said.append(f"removed {name}")
         unchanged = pools.keys() == old.keys() and all(pools[n] is old[n] for n in pools)
         self._specs = specs
         self.build = build
         router = Router(routes, config.redirects, config.publish)
         self.state = State(router, build.functions, pools, schedules, self.root)
         self.scheduler.replace({n: c.text for n, c in schedules.items()})
+        for line in said:
+            self.log(line)
         if first:
             self._summary(build, variables, config)
         elif unchanged and build.functions.keys() == before.keys():

@@ -6,6 +6,7 @@ A body over Lambda's 6 MB is refused with 413 before it is read.
 
 from __future__ import annotations
 
+import sys
 import traceback
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -19,6 +20,7 @@ from bundler.serve.logs import Log
 from bundler.serve.responses import HttpResponse, text_response
 
 Handler = Callable[[HttpRequest], HttpResponse]
+_DRAIN_LIMIT = 64 * 1024 * 1024  # a larger body is refused without reading it
 
 
 class FrontServer(ThreadingHTTPServer):
@@ -34,6 +36,11 @@ class FrontServer(ThreadingHTTPServer):
     @property
     def port(self) -> int:
         return int(self.server_address[1])
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that goes away is not an error; anything else is a bug, logged."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            self.log("error: bundle serve failed on a connection:\n" + traceback.format_exc())
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -85,6 +92,10 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError:
             return text_response(400, "Bad Content-Length\n")
         if size > MAX_PAYLOAD:
+            if size <= _DRAIN_LIMIT:  # read it all, so the client can read the answer
+                for _ in range(0, size, 65536):
+                    self.rfile.read(min(65536, size))
+                    size -= 65536
             return too_large(background=False)
         return self.rfile.read(size) if size > 0 else b""
 

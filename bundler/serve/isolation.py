@@ -76,6 +76,9 @@ def probe_isolation(python: Path, scratch: Path, keep: list[Path]) -> Isolation:
         facts = json.loads(done.stdout)
     except (OSError, subprocess.TimeoutExpired, ValueError) as error:
         reason = f"the probe failed: {error}"
+        if isinstance(error, ValueError):
+            last = done.stderr.strip().splitlines()[-1:]
+            reason = f"the probe exited {done.returncode}" + (f": {last[0]}" if last else "")
         return Isolation(None, reason, python, Path(sys.base_prefix), (0, 0, 0))
     mechanism, reason = facts.get("mechanism"), facts.get("reason")
     if mechanism and facts.get("readonly") not in ("EROFS", "EACCES"):

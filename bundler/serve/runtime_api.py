@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -117,6 +118,11 @@ class RuntimeEndpoint:
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     endpoint: RuntimeEndpoint
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A worker killed mid-call drops its connection: not an error of the server."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):

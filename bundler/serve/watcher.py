@@ -106,6 +106,8 @@ class Watcher:
                 if settled == now:
                     break
                 now = settled
-            paths = changed(last, now)
-            self.on_change(paths)
-            last = fingerprint(self.watch_set())  # the watch set may have changed
+            self.on_change(changed(last, now))
+            # the watch set may have changed; a path edited during the rebuild keeps its
+            # stat from before it, so the next look sees the edit
+            fresh = fingerprint(self.watch_set())
+            last = {path: now.get(path, stat) for path, stat in fresh.items()}

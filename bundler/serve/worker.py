@@ -197,7 +197,7 @@ class Worker:
             note = timeout_line(request_id, timeout)
         else:
             if lost == "signal: killed":
-                used = max(used, self.spec.memory)
+                used = self.spec.memory  # as Lambda reports it: the cgroup stops at the limit
             message = f"Runtime exited with error: {lost}"
             error = {
                 "errorType": "Runtime.ExitError",
