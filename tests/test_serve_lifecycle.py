@@ -35,6 +35,12 @@ COUNTER = """
         body = {"count": count, "label": LABEL, "pid": os.getpid()}
         return {"statusCode": 200, "body": json.dumps(body)}
 """
+COUNTER_SITE = {
+    "pyproject.toml": "",
+    "lib/__init__.py": "",
+    "lib/shared.py": 'LABEL = "one"\n',
+    "netlify/functions/counter.py": COUNTER,
+}
 
 
 @pytest.fixture(scope="session")
@@ -48,16 +54,7 @@ def serve_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_hot_reload_replaces_workers_and_follows_added_and_removed_functions(
     tmp_path: Path, serve_cache: Path
 ) -> None:
-    site = write_site(
-        tmp_path / "site",
-        {
-            "pyproject.toml": "",
-            "lib/__init__.py": "",
-            "lib/shared.py": 'LABEL = "one"\n',
-            "netlify/functions/counter.py": COUNTER,
-            "netlify/functions/other.py": COUNTER,
-        },
-    )
+    site = write_site(tmp_path / "site", {**COUNTER_SITE, "netlify/functions/other.py": COUNTER})
     serve = Serve(site, serve_cache, Path(sys.executable))
     try:
         counts = [serve.get("/.netlify/functions/counter").json()["count"] for _ in range(3)]
@@ -105,10 +102,7 @@ def test_ctrl_c_stops_every_worker(tmp_path: Path, serve_cache: Path) -> None:
     site = write_site(
         tmp_path / "site",
         {
-            "pyproject.toml": "",
-            "lib/__init__.py": "",
-            "lib/shared.py": 'LABEL = "one"\n',
-            "netlify/functions/counter.py": COUNTER,
+            **COUNTER_SITE,
             "netlify/functions/slow.py": """
                 import time
                 def handler(event, context):
@@ -333,6 +327,6 @@ def test_without_isolation_the_server_says_so(tmp_path: Path) -> None:
     isolation = probe_isolation(Path("/bin/false"), tmp_path / "probe", [tmp_path])
     assert (isolation.mechanism, isolation.mode) == (None, "none")
     assert isolation.describe() == (
-        "isolation: none (the probe exited 1): the task root is read-only by file modes only (root ignores them) and /tmp is shared; "
-        "each worker gets a private TMPDIR"
+        "isolation: none (the probe exited 1): the task root is read-only by file modes only "
+        "(root ignores them) and /tmp is shared; each worker gets a private TMPDIR"
     )

@@ -7,10 +7,10 @@ from __future__ import annotations
 import json
 import re
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
+from serve_support import write_site
 
 from bundler.build import build
 from bundler.config import SiteConfig
@@ -128,16 +128,8 @@ def test_invalid_declarations(config: dict[str, object], message: str, hint: str
     )
 
 
-def write(root: Path, files: dict[str, str]) -> Path:
-    for name, text in files.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text))
-    return root
-
-
 def test_scheduled_and_event_functions_may_not_declare_a_path(tmp_path: Path) -> None:
-    root = write(
+    root = write_site(
         tmp_path,
         {
             f"{F}/nightly.py": f'config = {{"schedule": "@daily", "path": "/n"}}\n{HANDLER}',
@@ -163,7 +155,7 @@ def test_scheduled_and_event_functions_may_not_declare_a_path(tmp_path: Path) ->
 
 
 def test_the_manifest_records_routes_like_zip_it_and_ship_it(tmp_path: Path) -> None:
-    root = write(
+    root = write_site(
         tmp_path,
         {
             "pyproject.toml": "",
