@@ -28,6 +28,7 @@ ECHO = """
         global count
         count += 1
         print("echo says hello")
+        custom = context.client_context and context.client_context.custom
         return {
             "statusCode": 200,
             "headers": {"Content-Type": "application/json"},
@@ -36,7 +37,8 @@ ECHO = """
                                 "memory": context.memory_limit_in_mb,
                                 "remaining": context.get_remaining_time_in_millis(),
                                 "greeting": os.environ.get("GREETING"),
-                                "tz": os.environ.get("TZ"), "cwd": os.getcwd()}),
+                                "tz": os.environ.get("TZ"), "cwd": os.getcwd(),
+                                "custom": custom}),
         }
 """
 SLEEPY = """
@@ -205,6 +207,15 @@ def test_a_get_event_and_the_lambda_context(server: Serve) -> None:
     assert event["greeting"] == "hello from .env"
     assert "echo says hello" not in response.text  # the function's output is not the response
     server.wait_for("[echo] echo says hello", 10)
+
+
+def test_an_identity_token_reaches_the_client_context(server: Serve) -> None:
+    claims = base64.urlsafe_b64encode(b'{"email": "ada@example.com"}').decode().rstrip("=")
+    token = f"e30.{claims}.signature"
+    event = server.get("/.netlify/functions/echo", Authorization=f"Bearer {token}").json()
+    netlify = json.loads(base64.b64decode(event["custom"]["netlify"]))
+    assert netlify["user"] == {"email": "ada@example.com"}
+    assert server.get("/.netlify/functions/echo").json()["custom"] is None
 
 
 def test_multi_value_headers_reach_the_function(server: Serve) -> None:

@@ -13,6 +13,7 @@ from bundler.discover import EVENT_TRIGGERS
 from bundler.serve.events import (
     CLOCKWORK,
     HttpRequest,
+    client_context,
     http_event,
     is_base64_body,
     schedule_run_event,
@@ -167,3 +168,30 @@ def test_every_trigger_has_a_json_body(trigger: str) -> None:
 def test_an_unknown_trigger() -> None:
     with pytest.raises(ValueError, match="unknown event 'deploy-exploded'"):
         trigger_body("deploy-exploded", "s", "http://x", NOW)
+
+
+def jwt(claims: dict[str, object]) -> str:
+    def part(value: object) -> str:
+        return base64.urlsafe_b64encode(json.dumps(value).encode()).rstrip(b"=").decode()
+
+    return f"{part({'alg': 'HS256'})}.{part(claims)}.signature"
+
+
+def test_an_identity_token_becomes_the_client_context() -> None:
+    token = jwt({"sub": "1", "email": "ada@example.com"})
+    found = client_context(request(headers=(("Authorization", f"Bearer {token}"),)))
+    assert found is not None
+    document = json.loads(found)
+    assert document["user"] == {"sub": "1", "email": "ada@example.com"}
+    assert document["identity"] == {
+        "url": "http://localhost:9999/.netlify/identity",
+        "token": token,
+    }
+    netlify = json.loads(base64.b64decode(document["custom"]["netlify"]))
+    assert netlify == {"identity": document["identity"], "user": document["user"]}
+
+
+@pytest.mark.parametrize("header", [None, "Basic abc", "Bearer not-a-jwt", "Bearer a.!!!.c"])
+def test_no_client_context_without_a_jwt(header: str | None) -> None:
+    headers = (("Authorization", header),) if header else ()
+    assert client_context(request(headers=headers)) is None

@@ -26,6 +26,7 @@ from bundler.serve.events import (
     MAX_BACKGROUND_PAYLOAD,
     MAX_PAYLOAD,
     HttpRequest,
+    client_context,
     http_event,
     new_request_id,
     scheduled_event,
@@ -116,7 +117,7 @@ def call_function(state: State, name: str, request: HttpRequest, log: Log) -> Ht
         ).start()
         return HttpResponse(202)
     try:
-        outcome = pool.invoke(event, request_id)
+        outcome = pool.invoke(event, request_id, client_context(request))
     except Throttled as error:
         log(f"[{name}] {error}: answering 429")
         return text_response(429, "Rate Exceeded.\n")

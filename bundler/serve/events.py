@@ -148,6 +148,24 @@ def schedule_run_event(function: str, next_run: str, host: str = "localhost") ->
     return scheduled_event(http_event(request), next_run)
 
 
+def client_context(request: HttpRequest) -> str | None:
+    """Netlify Identity's client context for a request with a `Bearer` JWT (the token's
+    claims, not verified, as netlify dev does): the handler reads it from
+    `context.client_context.custom["netlify"]` (base64 JSON of `identity` and `user`)."""
+    scheme, _, token = (request.header("authorization") or "").partition(" ")
+    parts = token.split(".")
+    if scheme != "Bearer" or len(parts) != 3:
+        return None
+    try:
+        user = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+    except ValueError:
+        return None  # not a JWT: not meant for Identity
+    identity = {"url": f"{request.scheme}://{request.host}/.netlify/identity", "token": token}
+    netlify = base64.b64encode(json.dumps({"identity": identity, "user": user}).encode())
+    document = {"identity": identity, "user": user, "custom": {"netlify": netlify.decode()}}
+    return json.dumps(document)
+
+
 def new_request_id() -> str:
     """A request id in Lambda's form (a UUID)."""
     return str(uuid.uuid4())

@@ -6,6 +6,7 @@ A body over Lambda's 6 MB is refused with 413 before it is read.
 
 from __future__ import annotations
 
+import socket
 import sys
 import traceback
 from collections.abc import Callable
@@ -45,6 +46,12 @@ class FrontServer(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+
+    def setup(self) -> None:
+        super().setup()
+        # headers and body go out in two writes: without this, Nagle's algorithm and the
+        # peer's delayed ACK hold the second one for 40 ms on every keep-alive request
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     server_version = f"bundle-serve/{__version__}"
     server: FrontServer
 
