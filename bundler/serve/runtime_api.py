@@ -134,6 +134,7 @@ class _Handler(BaseHTTPRequestHandler):
         # headers and body go out in two writes: without this, Nagle's algorithm and the
         # peer's delayed ACK hold the second one for 40 ms on every keep-alive request
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
     server: _Server
 
     def log_message(self, format: str, *args: Any) -> None:
