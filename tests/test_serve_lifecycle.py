@@ -90,6 +90,16 @@ def test_hot_reload_replaces_workers_and_follows_added_and_removed_functions(
         assert serve.get("/.netlify/functions/added").status == 404
 
         mark = len(serve.log())
+        broken = site / "netlify/functions/broken.py"
+        broken.write_text("def handle(event, context):\n    return {}\n")  # a typo
+        serve.wait_for("broken failed to build (it answers 500 until fixed):", 60, after=mark)
+        assert serve.get("/.netlify/functions/broken").status == 500
+        mark = len(serve.log())
+        broken.write_text("def handler(event, context):\n    return {'statusCode': 204}\n")
+        serve.wait_for("added broken", 60, after=mark)
+        assert serve.get("/.netlify/functions/broken").status == 204
+
+        mark = len(serve.log())
         (site / "pyproject.toml").write_text("[tool.bundler.functions.other]\ntimeout = 5\n")
         log = serve.wait_for("reloaded other", 60, after=mark)  # a setting is an input too
         assert "reloaded counter" not in log
@@ -341,3 +351,44 @@ def test_without_isolation_the_server_says_so(tmp_path: Path) -> None:
         "isolation: none (the probe exited 1): the task root is read-only by file modes only "
         "(root ignores them) and /tmp is shared; each worker gets a private TMPDIR"
     )
+
+
+@pytest.mark.slow
+def test_two_servers_installing_the_runtime_client_at_once(tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from bundler.environment import Interpreter
+    from bundler.serve.runtime_client import ensure_runtime_client
+
+    python = Interpreter.from_executable(Path(sys.executable))
+    with ThreadPoolExecutor(2) as pool:
+        futures = [
+            pool.submit(
+                ensure_runtime_client, tmp_path, python.version, python.machine, python.executable
+            )
+            for _ in range(2)
+        ]
+        results = [f.result(timeout=600) for f in futures]
+    (folder,) = {folder for folder, _installed in results}
+    assert sorted(installed for _folder, installed in results) == [False, True]
+    assert (folder / "awslambdaric" / "__main__.py").is_file()
+    assert sorted(p.name for p in folder.parent.iterdir()) == [folder.name]  # no temporary left
+
+
+@pytest.mark.slow
+def test_a_runtime_client_that_cannot_be_had_says_how_to_install_it(tmp_path: Path) -> None:
+    from bundler.errors import EnvironmentProblem
+    from bundler.serve.runtime_client import ensure_runtime_client
+
+    with pytest.raises(EnvironmentProblem) as caught:  # no awslambdaric 4.2.2 for Python 3.7
+        ensure_runtime_client(tmp_path, (3, 7, 17), "x86_64", Path(sys.executable))
+    (problem,) = caught.value.problems
+    assert problem.message.startswith(
+        "cannot install the Lambda runtime client awslambdaric==4.2.2 for Python 3.7 on x86_64: "
+    )
+    assert "No matching distribution found for awslambdaric==4.2.2" in problem.message
+    assert problem.hint is not None and problem.hint.startswith(
+        "connect to the package index once, or install it yourself: python3 -m pip install "
+    )
+    assert f"--target {tmp_path}/runtime/awslambdaric-4.2.2-cp37-x86_64 " in problem.hint
+    assert list((tmp_path / "runtime").iterdir()) == []  # no half-installed folder

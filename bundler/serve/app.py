@@ -204,7 +204,8 @@ class ServeApp:
             function = served.function
             routes[name] = (function.routes, function.excluded_routes) if function else ((), ())
             if function is None or served.task_root is None:
-                if first or name in old or before[name].errors != served.errors:
+                earlier = before.get(name)
+                if first or name in old or earlier is None or earlier.errors != served.errors:
                     self._report_failure(name, served.errors)
                 continue
             if function.schedule:
