@@ -100,6 +100,14 @@ def test_hot_reload_replaces_workers_and_follows_added_and_removed_functions(
         assert serve.get("/.netlify/functions/broken").status == 204
 
         mark = len(serve.log())
+        (site / "pyproject.toml").write_text("[tool.bundler\n")  # not TOML
+        log = serve.wait_for(
+            "the site cannot be built: still serving the last build", 60, after=mark
+        )
+        assert "error: pyproject.toml:1: invalid TOML: " in log
+        assert serve.get("/.netlify/functions/counter").status == 200
+
+        mark = len(serve.log())
         (site / "pyproject.toml").write_text("[tool.bundler.functions.other]\ntimeout = 5\n")
         log = serve.wait_for("reloaded other", 60, after=mark)  # a setting is an input too
         assert "reloaded counter" not in log

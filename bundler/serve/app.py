@@ -179,13 +179,16 @@ class ServeApp:
             try:
                 config = ServeConfig.from_root(self.root)
                 build = self._build()
+                self.provided = prepare_provided(self.cache, build.result.environment)
+                self._apply(config, build, first=False)
             except BundlerError as error:
                 for problem in error.problems:
                     self._problem(problem)
                 self.log("the site cannot be built: still serving the last build")
                 return
-            self.provided = prepare_provided(self.cache, build.result.environment)
-            self._apply(config, build, first=False)
+            except OSError as error:  # a full disk, a folder removed under the server
+                self.log(f"error: {error}: still serving the last build")
+                return
             self._clean_retired()
 
     def _apply(self, config: ServeConfig, build: SiteBuild, first: bool) -> None:
