@@ -72,6 +72,7 @@ class Serve:
         self.port = free_port()
         self.log_path = Path(tempfile.mkstemp(prefix="serve-", suffix=".log")[1])
         self._log_file = self.log_path.open("wb")
+        self._final_log: str | None = None
         command = [
             str(BUNDLE),
             "serve",
@@ -94,6 +95,8 @@ class Serve:
             self.wait_for("listening on ", START_LIMIT)
 
     def log(self) -> str:
+        if self._final_log is not None:
+            return self._final_log
         return self.log_path.read_text(errors="replace")
 
     def wait_for(self, text: str, limit: float, after: int = 0) -> str:
@@ -138,6 +141,8 @@ class Serve:
                 message = f"bundle serve did not stop in {limit} s:\n{self.log()}"
                 raise AssertionError(message) from None
         self._log_file.close()
+        self._final_log = self.log()
+        self.log_path.unlink(missing_ok=True)  # failures quote the log in their message
         return self.process.returncode
 
 
