@@ -6,7 +6,7 @@ SITE := sample_site
 SITE_VENV := $(SITE)/.venv
 PIP_COMPILE := $(abspath $(BIN))/pip-compile --quiet --strip-extras --no-emit-index-url --no-emit-find-links
 
-.PHONY: all bundle test test-fast check lint format typecheck lock clean browser bench
+.PHONY: all bundle test test-fast check lint format typecheck lock clean browser bench bench-serve
 
 all: check
 
@@ -63,6 +63,10 @@ lock: $(BIN)/.installed
 ## and the floor (deflating every distinct file once), at 10, 50 and 200 functions
 bench: $(BIN)/.installed
 	$(BIN)/python bench/run.py --sizes 10,50,200 --repeat 3
+
+## bench-serve: bundle serve on sample_site: start-up, cold starts, warm overhead, req/s
+bench-serve: $(BIN)/.installed $(SITE_VENV)/.installed
+	$(BIN)/python bench/serve.py --requests 500 --seconds 5
 
 clean:
 	rm -rf $(VENV) $(SITE_VENV) $(SITE)/dist .pytest_cache .mypy_cache .ruff_cache

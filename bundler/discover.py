@@ -11,6 +11,7 @@ from typing import Any, Literal
 from bundler.bindings import Binding, top_level_bindings
 from bundler.config import FunctionSettings, SiteConfig
 from bundler.errors import BundlerError, Problem, UsageError
+from bundler.routes import Route, function_routes
 from bundler.schedule import choose_schedule, read_config
 from bundler.source import ParsedSource, SourceMemo, parse_source
 
@@ -57,6 +58,8 @@ class Function:
     trigger: str | None = None
     config: Mapping[str, Any] = field(default_factory=dict)
     settings: FunctionSettings = field(default_factory=FunctionSettings)
+    routes: tuple[Route, ...] = ()  # v2 `config["path"]`: it answers only there
+    excluded_routes: tuple[Route, ...] = ()
 
     @property
     def folder(self) -> Path:
@@ -216,6 +219,7 @@ def _read_function(
         kind = "event"
     elif name.endswith(BACKGROUND_SUFFIX):
         kind = "background"
+    routes, excluded = function_routes(name, in_source, kind, main_file, line)
     function = Function(
         name=name,
         main_file=main_file,
@@ -226,6 +230,8 @@ def _read_function(
         trigger=trigger,
         config=in_source,
         settings=settings,
+        routes=routes,
+        excluded_routes=excluded,
     )
     return function, parsed, found
 

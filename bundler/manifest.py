@@ -69,6 +69,8 @@ class ManifestFunction:
     unzipped_size: int
     sha256: str
     distributions: tuple[ShippedDistribution, ...]
+    routes: tuple[Mapping[str, Any], ...] = ()  # v2 routes, zip-it-and-ship-it's shape
+    excluded_routes: tuple[Mapping[str, Any], ...] = ()
 
     @property
     def module(self) -> str:
@@ -93,6 +95,13 @@ class ManifestFunction:
             "distributions": [
                 {"name": d.name, "version": d.version, "bytes": d.bytes} for d in self.distributions
             ],
+            # as zip-it-and-ship-it: only when declared
+            **({"routes": [dict(r) for r in self.routes]} if self.routes else {}),
+            **(
+                {"excludedRoutes": [dict(r) for r in self.excluded_routes]}
+                if self.excluded_routes
+                else {}
+            ),
         }
 
 
@@ -152,6 +161,10 @@ def manifest_document(
                 distributions=tuple(
                     ShippedDistribution(d.name, d.version, sizes.get(d.name, 0))
                     for d in built.resolution.distributions
+                ),
+                routes=tuple(r.to_json() for r in function.routes),
+                excluded_routes=tuple(
+                    r.to_json(with_methods=False) for r in function.excluded_routes
                 ),
             )
         )
@@ -326,4 +339,8 @@ def _function(item: object, where: str) -> ManifestFunction:
         unzipped_size=read_integer(entry, "unzippedSize", at),
         sha256=sha256,
         distributions=tuple(distributions),
+        routes=tuple(read_object(r, f"{at}routes[]") for r in entry.get("routes", [])),
+        excluded_routes=tuple(
+            read_object(r, f"{at}excludedRoutes[]") for r in entry.get("excludedRoutes", [])
+        ),
     )

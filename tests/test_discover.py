@@ -264,7 +264,7 @@ def test_a_literal_config_makes_a_scheduled_function_without_importing_it(
         {
             f"{F}/nightly.py": """\
                 raise SystemExit("the bundler must never import this file")
-                config = {"schedule": "@hourly", "path": ["/a", "/b"], "retries": 3}
+                config = {"schedule": "@hourly", "tags": ["/a", "/b"], "retries": 3}
                 def handler(event, context):
                     return {}
             """
@@ -273,7 +273,7 @@ def test_a_literal_config_makes_a_scheduled_function_without_importing_it(
     function = only(discover(root))
     assert function.kind == "scheduled"
     assert function.schedule == "@hourly"
-    assert function.config == {"schedule": "@hourly", "path": ["/a", "/b"], "retries": 3}
+    assert function.config == {"schedule": "@hourly", "tags": ["/a", "/b"], "retries": 3}
     assert function.handler_line == 3
 
 

@@ -8,6 +8,7 @@ from bundler import __version__
 from bundler.cli.audit import audit_command
 from bundler.cli.build import build_command
 from bundler.cli.manifest import manifest_command
+from bundler.cli.serve import invoke_command, serve_command
 from bundler.cli.verify import verify_command
 from bundler.cli.why import why_command
 
@@ -23,3 +24,5 @@ main.add_command(manifest_command)
 main.add_command(audit_command)
 main.add_command(why_command)
 main.add_command(verify_command)
+main.add_command(serve_command)
+main.add_command(invoke_command)

@@ -1,0 +1,1 @@
+"""`bundle serve` and `bundle invoke`: the built functions run locally as Lambda runs them."""
