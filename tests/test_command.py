@@ -52,7 +52,7 @@ def test_every_command_leaves_through_one_place() -> None:
         return found
 
     names = sorted(c.name or "" for c in commands(main))
-    assert names == ["audit", "build", "merge", "verify", "why"]
+    assert names == ["audit", "build", "invoke", "merge", "serve", "verify", "why"]
     assert all(isinstance(c, BundleCommand) for c in commands(main))
 
 

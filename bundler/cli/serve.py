@@ -13,7 +13,8 @@ from types import FrameType
 import click
 from click.decorators import FC
 
-from bundler.cli.output import echo_problems, python_option
+from bundler.cli.command import BundleCommand
+from bundler.cli.output import python_option
 from bundler.errors import BundlerError, UsageError
 from bundler.serve.app import ServeApp, ServeOptions
 from bundler.serve.front import FrontServer
@@ -71,7 +72,7 @@ def _bind(host: str, port: int) -> FrontServer:
         ) from None
 
 
-@click.command(name="serve")
+@click.command(name="serve", cls=BundleCommand)
 @click.argument("functions_dir", required=False, type=click.Path(path_type=Path, file_okay=False))
 @click.option("--port", default=DEFAULT_PORT, show_default=True, type=click.IntRange(0, 65535))
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
@@ -109,11 +110,7 @@ def serve_command(
     workers, with hot reload; run from the site root. Ctrl-C stops every worker."""
     root = Path.cwd()
     log = _Log()
-    try:
-        server = _bind(host, port)
-    except BundlerError as error:
-        echo_problems(error.problems, root)
-        sys.exit(error.exit_code)
+    server = _bind(host, port)  # a port in use is a usage error: exit 2
     url = _url(host, server.port)
     options = ServeOptions(
         root=root,
@@ -129,11 +126,10 @@ def serve_command(
     app = ServeApp(options, log)
     try:
         app.start()
-    except BundlerError as error:
+    except BundlerError:
         app.stop()
         server.server_close()
-        echo_problems(error.problems, root)
-        sys.exit(error.exit_code)
+        raise
     except KeyboardInterrupt:
         app.stop()
         server.server_close()
@@ -159,7 +155,7 @@ def serve_command(
     log("stopped")
 
 
-@click.command(name="invoke")
+@click.command(name="invoke", cls=BundleCommand)
 @click.argument("name")
 @click.option("--payload", metavar="JSON|@FILE", help="The body: JSON, or @file.json.")
 @click.option(
@@ -192,32 +188,28 @@ def invoke_command(
     function error): through a running `bundle serve`, else on its own."""
     root = Path.cwd()
     log = _Log()
-    try:
-        value = read_payload(payload, root)
-        url = _url("127.0.0.1", port)
-        status = serve_status(port, root)
-        if status is not None:
-            functions = status.get("functions", {})
-            if name not in functions:
-                raise unknown_function(name, functions)
-            kind = event or default_event(functions[name]["kind"], functions[name]["trigger"])
-            body, headers = request_body(kind, value, root.name, url)
-            log(f"through the bundle serve on port {port}")
-            invoked = through_serve(port, name, body, headers)
-        else:
-            options = ServeOptions(
-                root=root,
-                python=python,
-                env_file=env_file,
-                watch=False,
-                schedule=False,
-                url=url,
-                cache=cache_dir.resolve() if cache_dir else None,
-            )
-            invoked = on_its_own(options, name, event, value, log)
-    except BundlerError as error:
-        echo_problems(error.problems, root)
-        sys.exit(error.exit_code)
+    value = read_payload(payload, root)
+    url = _url("127.0.0.1", port)
+    status = serve_status(port, root)
+    if status is not None:
+        functions = status.get("functions", {})
+        if name not in functions:
+            raise unknown_function(name, functions)
+        kind = event or default_event(functions[name]["kind"], functions[name]["trigger"])
+        body, headers = request_body(kind, value, root.name, url)
+        log(f"through the bundle serve on port {port}")
+        invoked = through_serve(port, name, body, headers)
+    else:
+        options = ServeOptions(
+            root=root,
+            python=python,
+            env_file=env_file,
+            watch=False,
+            schedule=False,
+            url=url,
+            cache=cache_dir.resolve() if cache_dir else None,
+        )
+        invoked = on_its_own(options, name, event, value, log)
     response = invoked.response
     log(f"status {response.status}")
     sys.stdout.buffer.write(response.body)
