@@ -12,7 +12,9 @@ closes, a large one into a file of its own at once (`bundler.blobfile` has the f
 Everything is written to a temporary name and renamed into place, so concurrent builds
 never see half a blob; every blob read is checked once per run, and a damaged one is
 compressed again, never shipped. The zlib version is part of the path: another zlib may
-compress differently, and a warm cache must give the same bytes as a cold build.
+compress differently, and a warm cache must give the same bytes as a cold build. The
+cache only saves time: at the first fault in it (a full disk, a folder made read-only)
+the store gives it up (`CacheFolder.fail`, one warning) and goes on without it.
 """
 
 from __future__ import annotations
@@ -33,11 +35,12 @@ from bundler.blobfile import (
     HEADER,
     Damaged,
     make_header,
-    parse_header,
+    parse_record,
     read_blob_file,
-    verify,
     write_blob_file,
 )
+from bundler.cachefolder import CacheFolder, remove_entry
+from bundler.digests import open_regular
 from bundler.errors import BundlerError, Problem
 from bundler.zipwriter import Deflated
 
@@ -61,25 +64,20 @@ class BlobStats:
 class BlobStore:
     """Deflated contents by sha256, for one build; safe to call from several threads.
 
-    `folder` is the cache folder (blobs go under `folder/blobs`), or None for no cache:
-    large blobs then spill to a temporary folder removed by `close()`.
+    `cache` is the cache folder (blobs go under `cache/blobs`), or None for no cache.
+    Large blobs that cannot go there spill to a temporary folder removed by `close()`.
     """
 
-    def __init__(self, folder: Path | None, *, level: int = DEFAULT_LEVEL) -> None:
+    def __init__(self, cache: CacheFolder | Path | None, *, level: int = DEFAULT_LEVEL) -> None:
         if not 0 <= level <= 9:
             raise ValueError(f"compression level {level} is not between 0 and 9")
         self.level = level
         self.stats = BlobStats()
-        self._persistent = folder is not None
-        if folder is not None:
-            self._root = folder / "blobs" / f"zlib-{zlib.ZLIB_RUNTIME_VERSION}" / f"level-{level}"
-        else:
-            self._root = Path(tempfile.mkdtemp(prefix="bundler-blobs-"))
-        self._cleanup = (
-            None
-            if folder is not None
-            else weakref.finalize(self, shutil.rmtree, self._root, ignore_errors=True)
-        )
+        self.cache = CacheFolder(cache) if isinstance(cache, Path) else cache
+        base = self.cache.path if self.cache else Path()
+        self._root = base / "blobs" / f"zlib-{zlib.ZLIB_RUNTIME_VERSION}" / f"level-{level}"
+        self._spill: Path | None = None  # made at the first large blob that needs it
+        self._cleanup: weakref.finalize[..., BlobStore] | None = None
         self._lock = threading.Lock()
         self._key_locks: dict[bytes, threading.Lock] = {}
         self._by_digest: dict[bytes, Deflated] = {}
@@ -90,6 +88,10 @@ class BlobStore:
         self._index: dict[bytes, list[packs.Location]] | None = None
         self._pending: list[tuple[bytes, bytes, bytes]] = []  # (digest, header, compressed)
 
+    @property
+    def _persistent(self) -> bool:
+        return self.cache is not None and self.cache.usable
+
     def close(self) -> None:
         """Write this run's new blobs as a pack, forget them, remove any temporary folder."""
         if self._cleanup is not None:
@@ -99,12 +101,13 @@ class BlobStore:
             self._by_digest.clear()
             self._by_source.clear()
             self._memory = 0
-        if pending:
+        if pending and self.cache is not None and self.cache.usable:
             folder = self._root / "packs"
             try:
+                self.cache.make_folder(folder)
                 packs.write_pack(folder, ((d, h + c) for d, h, c in pending))
             except OSError as error:
-                raise _cache_error(folder, error) from None
+                self.cache.fail(error, folder)
 
     def deflate_bytes(self, data: bytes) -> Deflated:
         """The deflated form of `data` (an in-memory member such as a rewritten RECORD)."""
@@ -141,12 +144,11 @@ class BlobStore:
                 return None
             self._busy.add(source)
         try:
-            if size <= _WHOLE:
-                with path.open("rb") as stream:
-                    data = stream.read()
+            data = _read_whole(path) if size <= _WHOLE else None
+            if data is not None:  # the bytes read, whatever the listed size said
                 digest = hashlib.sha256(data).digest()
                 blob = self._get(digest, lambda: self._compress_bytes(digest, data))
-            else:
+            else:  # large, or grown past _WHOLE since it was listed: streamed
                 digest = _hash_file(path)
                 blob = self._get(digest, lambda: self._compress_file(digest, path))
             with self._lock:
@@ -180,50 +182,44 @@ class BlobStore:
                 self._key_locks.pop(digest, None)
         return blob
 
-    def _path(self, digest: bytes) -> Path:
-        name = digest.hex()
-        return self._root / name[:2] / name[2:]
-
     def _load(self, digest: bytes) -> Deflated | None:
-        """The blob from a pack, else its own file, checked; None if absent or damaged."""
-        with self._lock:
-            if self._index is None:
-                self._index = packs.read_indexes(self._root / "packs")
-            locations = self._index.get(digest, ())
-        for location in locations:
-            found = self._load_packed(digest, location)
-            if found is not None:
-                return found
-        return self._load_file(digest)
+        """The blob from a pack, else its own file, checked; None if absent or damaged,
+        or when the cache fails (it is given up)."""
+        assert self.cache is not None
+        try:
+            with self._lock:
+                if self._index is None:
+                    self._index = packs.read_indexes(self._root / "packs")
+                locations = self._index.get(digest, ())
+            for location in locations:
+                found = self._load_packed(digest, location)
+                if found is not None:
+                    return found
+            return self._load_file(digest)
+        except OSError as error:
+            self.cache.fail(error, Path(error.filename) if error.filename else self._root)
+            return None
 
     def _load_packed(self, digest: bytes, location: packs.Location) -> Deflated | None:
         """A pack's record, checked; None if absent or damaged (then counted as repaired)."""
-        try:
-            with location.path.open("rb") as stream:
-                stream.seek(location.offset)
-                record = stream.read(location.length)
-        except FileNotFoundError:  # merged into another pack meanwhile
+        record = packs.read_record(location)
+        if record is None:  # merged into another pack meanwhile
             return None
-        except OSError as error:
-            raise _cache_error(location.path, error) from None
-        header = record[: HEADER.size]
-        fields = parse_header(digest, self.level, header, len(record))
-        if fields is not None:
-            crc, size, compressed_size, check = fields
-            if verify(header, check, hashlib.sha256(memoryview(record)[HEADER.size :])):
-                with self._lock:
-                    self.stats.loaded += 1
-                if self._reserve(compressed_size):
-                    return Deflated(crc, size, compressed_size, data=record[HEADER.size :])
-                offset = location.offset + HEADER.size
-                return Deflated(crc, size, compressed_size, path=location.path, offset=offset)
+        fields = parse_record(digest, self.level, record)
         with self._lock:
-            self.stats.repaired += 1
-        return None
+            if fields is None:
+                self.stats.repaired += 1
+                return None
+            self.stats.loaded += 1
+        crc, size, compressed_size = fields
+        if self._reserve(compressed_size):
+            return Deflated(crc, size, compressed_size, data=record[HEADER.size :])
+        offset = location.offset + HEADER.size
+        return Deflated(crc, size, compressed_size, path=location.path, offset=offset)
 
     def _load_file(self, digest: bytes) -> Deflated | None:
         """The blob's own file, checked; None if absent or damaged (deleted)."""
-        path = self._path(digest)
+        path = _blob_path(self._root, digest)
         try:
             crc, size, compressed_size, data = read_blob_file(
                 path, digest, self.level, self._reserve
@@ -231,12 +227,10 @@ class BlobStore:
         except FileNotFoundError:
             return None
         except Damaged:
-            path.unlink(missing_ok=True)
+            remove_entry(path)
             with self._lock:
                 self.stats.repaired += 1
             return None
-        except OSError as error:
-            raise _cache_error(path, error) from None
         with self._lock:
             self.stats.loaded += 1
         if data is not None:
@@ -256,51 +250,83 @@ class BlobStore:
                 self._pending.append((digest, header, compressed))
         if keep:
             return Deflated(crc, size, len(compressed), data=compressed)
-        path, _ = self._publish(digest, (compressed,), lambda: (crc, size))
+        path, _ = self._publish(digest, lambda: ((compressed,), lambda: (crc, size)))
         return Deflated(crc, size, len(compressed), path=path, offset=HEADER.size)
 
     def _compress_file(self, digest: bytes, path: Path) -> Deflated:
         """Stream a large file through zlib into the blob file, never whole in memory."""
-        compressor = zlib.compressobj(self.level, zlib.DEFLATED, -15)
-        crc = size = 0
+        state = [0, 0]  # crc32 and size of what was read, for the blob's header
 
-        def blocks() -> Iterator[bytes]:
-            nonlocal crc, size
-            check = hashlib.sha256()
-            for block in _read_blocks(path):
-                check.update(block)
-                crc = zlib.crc32(block, crc)
-                size += len(block)
-                yield compressor.compress(block)
-            if check.digest() != digest:
-                raise BundlerError(
-                    Problem(
-                        "this file changed while it was being bundled",
-                        file=path,
-                        hint="build again once nothing writes to the environment",
+        def stream() -> tuple[Iterable[bytes], Callable[[], tuple[int, int]]]:
+            compressor = zlib.compressobj(self.level, zlib.DEFLATED, -15)
+            state[:] = [0, 0]
+
+            def blocks() -> Iterator[bytes]:
+                check = hashlib.sha256()
+                for block in _read_blocks(path):
+                    check.update(block)
+                    state[0] = zlib.crc32(block, state[0])
+                    state[1] += len(block)
+                    yield compressor.compress(block)
+                if check.digest() != digest:
+                    raise BundlerError(
+                        Problem(
+                            "this file changed while it was being bundled",
+                            file=path,
+                            hint="build again once nothing writes to the environment",
+                        )
                     )
-                )
-            yield compressor.flush()
+                yield compressor.flush()
+
+            return blocks(), lambda: (state[0], state[1])
 
         try:
-            blob_path, compressed_size = self._publish(digest, blocks(), lambda: (crc, size))
+            blob_path, compressed_size = self._publish(digest, stream)
         except _SourceFailed as failed:
             raise failed.error from None
+        crc, size = state
         self._count(size)
         return Deflated(crc, size, compressed_size, path=blob_path, offset=HEADER.size)
 
     def _publish(
-        self, digest: bytes, blocks: Iterable[bytes], sizes: Callable[[], tuple[int, int]]
+        self,
+        digest: bytes,
+        stream: Callable[[], tuple[Iterable[bytes], Callable[[], tuple[int, int]]]],
     ) -> tuple[Path, int]:
-        """Write a blob file (see `blobfile.write_blob_file`); its path and compressed size."""
-        final = self._path(digest)
+        """Write a blob file (see `blobfile.write_blob_file`) into the cache, else into
+        the spill folder; its path and compressed size. `stream()` gives the compressed
+        blocks and the (crc32, size) they come to, afresh for each attempt."""
+        if self.cache is not None and self.cache.usable:
+            final = _blob_path(self._root, digest)
+            try:
+                if final.parent not in self._folders:  # mkdir costs as much as a small write
+                    self.cache.make_folder(final.parent)
+                    self._folders.add(final.parent)
+                return final, write_blob_file(final, digest, self.level, *stream())
+            except OSError as error:
+                self.cache.fail(error, final)
+        final = _blob_path(self._spill_folder(), digest)
         try:
-            if final.parent not in self._folders:  # mkdir costs as much as a small write
-                final.parent.mkdir(parents=True, exist_ok=True)
-                self._folders.add(final.parent)
-            return final, write_blob_file(final, digest, self.level, blocks, sizes)
+            final.parent.mkdir(exist_ok=True)
+            return final, write_blob_file(final, digest, self.level, *stream())
         except OSError as error:
-            raise _cache_error(final, error) from None
+            raise BundlerError(
+                Problem(
+                    f"cannot write a temporary file: {error.strerror or error}",
+                    file=final.parent,
+                    hint="free some space in the temporary folder (TMPDIR)",
+                )
+            ) from None
+
+    def _spill_folder(self) -> Path:
+        """A temporary folder of this store's own, removed by `close()`."""
+        with self._lock:
+            if self._spill is None:
+                self._spill = Path(tempfile.mkdtemp(prefix="bundler-blobs-"))
+                self._cleanup = weakref.finalize(
+                    self, shutil.rmtree, self._spill, ignore_errors=True
+                )
+            return self._spill
 
     def _reserve(self, size: int) -> bool:
         """Whether a blob of `size` compressed bytes may stay in memory (and count it)."""
@@ -332,25 +358,27 @@ class _SourceFailed(Exception):
 
 def _read_blocks(path: Path) -> Iterator[bytes]:
     try:
-        with path.open("rb") as stream:
+        with open_regular(path) as stream:
             yield from iter(lambda: stream.read(CHUNK), b"")
     except OSError as error:
         raise _SourceFailed(error) from error
 
 
+def _read_whole(path: Path) -> bytes | None:
+    """The whole file if it still holds at most _WHOLE bytes, else None."""
+    with open_regular(path) as stream:
+        data = stream.read(_WHOLE + 1)
+    return data if len(data) <= _WHOLE else None
+
+
 def _hash_file(path: Path) -> bytes:
     digest = hashlib.sha256()
-    with path.open("rb") as stream:
+    with open_regular(path) as stream:
         for block in iter(lambda: stream.read(CHUNK), b""):
             digest.update(block)
     return digest.digest()
 
 
-def _cache_error(path: Path, error: OSError) -> BundlerError:
-    return BundlerError(
-        Problem(
-            f"cannot use the cache folder: {error.strerror or error}",
-            file=path,
-            hint="make it writable, choose another with --cache-dir, or build with --no-cache",
-        )
-    )
+def _blob_path(root: Path, digest: bytes) -> Path:
+    name = digest.hex()
+    return root / name[:2] / name[2:]

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bundler.blobs import DEFAULT_LEVEL, BlobStore
+from bundler.cachefolder import CacheFolder
 from bundler.contents import Contents
 from bundler.zipwriter import Deflated, ZipWriter
 
@@ -57,7 +58,9 @@ class Packer:
     call from several threads at once; use as a context manager, or call `close()`.
     """
 
-    def __init__(self, cache_dir: Path | None = None, *, level: int = DEFAULT_LEVEL) -> None:
+    def __init__(
+        self, cache_dir: CacheFolder | Path | None = None, *, level: int = DEFAULT_LEVEL
+    ) -> None:
         self.store = BlobStore(cache_dir, level=level)
 
     def __enter__(self) -> Packer:
