@@ -10,7 +10,8 @@ from __future__ import annotations
 import hashlib
 import os
 import struct
-from collections.abc import Callable, Iterable
+import zlib
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from bundler.cachefolder import remove_entry, replace_entry, temporary_file, wrong_kind
@@ -23,6 +24,33 @@ CHUNK = 1024 * 1024
 
 class Damaged(Exception):
     """A blob whose header or bytes do not check out."""
+
+
+class Changed(Exception):
+    """The bytes deflated do not hash to the digest they were deflated for."""
+
+
+def deflate_blocks(
+    blocks: Iterable[bytes], digest: bytes, level: int
+) -> tuple[Iterator[bytes], Callable[[], tuple[int, int]]]:
+    """The raw deflate stream of `blocks`, and a function that gives (crc32, size) of
+    what went in once the stream is exhausted. The stream raises Changed at its end if
+    what went in does not hash to `digest`."""
+    compressor = zlib.compressobj(level, zlib.DEFLATED, -15)
+    totals = [0, 0]
+
+    def deflated() -> Iterator[bytes]:
+        check = hashlib.sha256()
+        for block in blocks:
+            check.update(block)
+            totals[0] = zlib.crc32(block, totals[0])
+            totals[1] += len(block)
+            yield compressor.compress(block)
+        if check.digest() != digest:
+            raise Changed
+        yield compressor.flush()
+
+    return deflated(), lambda: (totals[0], totals[1])
 
 
 def make_header(

@@ -20,10 +20,8 @@ the store gives it up (`CacheFolder.fail`, one warning) and goes on without it.
 from __future__ import annotations
 
 import hashlib
-import shutil
 import tempfile
 import threading
-import weakref
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -33,14 +31,16 @@ from bundler import packs
 from bundler.blobfile import (
     CHUNK,
     HEADER,
+    Changed,
     Damaged,
+    deflate_blocks,
     make_header,
     parse_record,
     read_blob_file,
     write_blob_file,
 )
-from bundler.cachefolder import CacheFolder, remove_entry
-from bundler.digests import open_regular
+from bundler.cachefolder import CacheFolder, ScratchFolder, remove_entry
+from bundler.digests import file_digest, open_regular
 from bundler.errors import BundlerError, Problem
 from bundler.zipwriter import Deflated
 
@@ -76,8 +76,7 @@ class BlobStore:
         self.cache = CacheFolder(cache) if isinstance(cache, Path) else cache
         base = self.cache.path if self.cache else Path()
         self._root = base / "blobs" / f"zlib-{zlib.ZLIB_RUNTIME_VERSION}" / f"level-{level}"
-        self._spill: Path | None = None  # made at the first large blob that needs it
-        self._cleanup: weakref.finalize[..., BlobStore] | None = None
+        self._spill = ScratchFolder("bundler-blobs-")  # large blobs the cache cannot take
         self._lock = threading.Lock()
         self._key_locks: dict[bytes, threading.Lock] = {}
         self._by_digest: dict[bytes, Deflated] = {}
@@ -94,14 +93,13 @@ class BlobStore:
 
     def close(self) -> None:
         """Write this run's new blobs as a pack, forget them, remove any temporary folder."""
-        if self._cleanup is not None:
-            self._cleanup()
+        self._spill.remove()
         with self._lock:
             pending, self._pending = self._pending, []
             self._by_digest.clear()
             self._by_source.clear()
             self._memory = 0
-        if pending and self.cache is not None and self.cache.usable:
+        if pending and self.cache is not None and self._persistent:
             folder = self._root / "packs"
             try:
                 self.cache.make_folder(folder)
@@ -206,16 +204,9 @@ class BlobStore:
         if record is None:  # merged into another pack meanwhile
             return None
         fields = parse_record(digest, self.level, record)
-        with self._lock:
-            if fields is None:
-                self.stats.repaired += 1
-                return None
-            self.stats.loaded += 1
-        crc, size, compressed_size = fields
-        if self._reserve(compressed_size):
-            return Deflated(crc, size, compressed_size, data=record[HEADER.size :])
-        offset = location.offset + HEADER.size
-        return Deflated(crc, size, compressed_size, path=location.path, offset=offset)
+        kept = fields is not None and self._reserve(fields[2])
+        data = record[HEADER.size :] if kept else None
+        return self._loaded(fields, data, location.path, location.offset + HEADER.size)
 
     def _load_file(self, digest: bytes) -> Deflated | None:
         """The blob's own file, checked; None if absent or damaged (deleted)."""
@@ -228,14 +219,23 @@ class BlobStore:
             return None
         except Damaged:
             remove_entry(path)
-            with self._lock:
-                self.stats.repaired += 1
-            return None
+            return self._loaded(None, None, path, 0)
+        return self._loaded((crc, size, compressed_size), data, path, HEADER.size)
+
+    def _loaded(
+        self, fields: tuple[int, int, int] | None, data: bytes | None, path: Path, offset: int
+    ) -> Deflated | None:
+        """A blob read from the cache (its bytes in `data`, else in `path` from `offset`),
+        counted as loaded; None, counted as repaired, when it did not check out."""
         with self._lock:
+            if fields is None:
+                self.stats.repaired += 1
+                return None
             self.stats.loaded += 1
+        crc, size, compressed_size = fields
         if data is not None:
             return Deflated(crc, size, compressed_size, data=data)
-        return Deflated(crc, size, compressed_size, path=path, offset=HEADER.size)
+        return Deflated(crc, size, compressed_size, path=path, offset=offset)
 
     def _compress_bytes(self, digest: bytes, data: bytes) -> Deflated:
         compressor = zlib.compressobj(self.level, zlib.DEFLATED, -15)
@@ -255,36 +255,25 @@ class BlobStore:
 
     def _compress_file(self, digest: bytes, path: Path) -> Deflated:
         """Stream a large file through zlib into the blob file, never whole in memory."""
-        state = [0, 0]  # crc32 and size of what was read, for the blob's header
+        streams: list[tuple[Iterable[bytes], Callable[[], tuple[int, int]]]] = []
 
         def stream() -> tuple[Iterable[bytes], Callable[[], tuple[int, int]]]:
-            compressor = zlib.compressobj(self.level, zlib.DEFLATED, -15)
-            state[:] = [0, 0]
-
-            def blocks() -> Iterator[bytes]:
-                check = hashlib.sha256()
-                for block in _read_blocks(path):
-                    check.update(block)
-                    state[0] = zlib.crc32(block, state[0])
-                    state[1] += len(block)
-                    yield compressor.compress(block)
-                if check.digest() != digest:
-                    raise BundlerError(
-                        Problem(
-                            "this file changed while it was being bundled",
-                            file=path,
-                            hint="build again once nothing writes to the environment",
-                        )
-                    )
-                yield compressor.flush()
-
-            return blocks(), lambda: (state[0], state[1])
+            streams.append(deflate_blocks(_read_blocks(path), digest, self.level))
+            return streams[-1]
 
         try:
             blob_path, compressed_size = self._publish(digest, stream)
         except _SourceFailed as failed:
             raise failed.error from None
-        crc, size = state
+        except Changed:
+            raise BundlerError(
+                Problem(
+                    "this file changed while it was being bundled",
+                    file=path,
+                    hint="build again once nothing writes to the environment",
+                )
+            ) from None
+        crc, size = streams[-1][1]()
         self._count(size)
         return Deflated(crc, size, compressed_size, path=blob_path, offset=HEADER.size)
 
@@ -305,8 +294,9 @@ class BlobStore:
                 return final, write_blob_file(final, digest, self.level, *stream())
             except OSError as error:
                 self.cache.fail(error, final)
-        final = _blob_path(self._spill_folder(), digest)
+        final = _blob_path(Path(tempfile.gettempdir()), digest)  # named in an error
         try:
+            final = _blob_path(self._spill.path(), digest)
             final.parent.mkdir(exist_ok=True)
             return final, write_blob_file(final, digest, self.level, *stream())
         except OSError as error:
@@ -318,16 +308,6 @@ class BlobStore:
                 )
             ) from None
 
-    def _spill_folder(self) -> Path:
-        """A temporary folder of this store's own, removed by `close()`."""
-        with self._lock:
-            if self._spill is None:
-                self._spill = Path(tempfile.mkdtemp(prefix="bundler-blobs-"))
-                self._cleanup = weakref.finalize(
-                    self, shutil.rmtree, self._spill, ignore_errors=True
-                )
-            return self._spill
-
     def _reserve(self, size: int) -> bool:
         """Whether a blob of `size` compressed bytes may stay in memory (and count it)."""
         if size > _SMALL:
@@ -337,10 +317,6 @@ class BlobStore:
                 return False
             self._memory += size
             return True
-
-    def _release(self, size: int) -> None:
-        with self._lock:
-            self._memory -= size
 
     def _count(self, size: int) -> None:
         with self._lock:
@@ -372,11 +348,7 @@ def _read_whole(path: Path) -> bytes | None:
 
 
 def _hash_file(path: Path) -> bytes:
-    digest = hashlib.sha256()
-    with open_regular(path) as stream:
-        for block in iter(lambda: stream.read(CHUNK), b""):
-            digest.update(block)
-    return digest.digest()
+    return file_digest(path)[0]
 
 
 def _blob_path(root: Path, digest: bytes) -> Path:

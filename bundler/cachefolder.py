@@ -29,6 +29,7 @@ import tempfile
 import threading
 import time
 import uuid
+import weakref
 from pathlib import Path
 
 from bundler.digests import NotARegularFile
@@ -157,6 +158,34 @@ class CacheFolder:
                     hint=_HINT,
                     severity="warning",
                 )
+
+
+class ScratchFolder:
+    """A temporary folder outside the cache, made at first use and removed by `remove()`
+    (or when the owner forgets it): where a build without a cache keeps its large files."""
+
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
+        self._guard = threading.Lock()
+        self._path: Path | None = None
+        self._finalizer: weakref.finalize[..., ScratchFolder] | None = None
+
+    def path(self) -> Path:
+        """The folder, made now if it was not yet."""
+        with self._guard:
+            if self._path is None:
+                self._path = Path(tempfile.mkdtemp(prefix=self.prefix))
+                self._finalizer = weakref.finalize(
+                    self, shutil.rmtree, self._path, ignore_errors=True
+                )
+            return self._path
+
+    def remove(self) -> None:
+        """Remove the folder and everything in it, if it was made."""
+        with self._guard:
+            if self._finalizer is not None:
+                self._finalizer()
+            self._path = self._finalizer = None
 
 
 class _Unusable(OSError):

@@ -9,14 +9,13 @@ build's worker threads.
 from __future__ import annotations
 
 import dataclasses
-import shutil
 import tempfile
 import threading
 from collections.abc import Mapping
 from pathlib import Path
 
 from bundler.binaries import check_distribution
-from bundler.cachefolder import CacheFolder
+from bundler.cachefolder import CacheFolder, ScratchFolder
 from bundler.compile import compile_bytecode
 from bundler.contents import Contents, Entry
 from bundler.environment import Distribution, Environment
@@ -45,7 +44,7 @@ class Fitter:
         self.fetch_wheels = fetch_wheels
         self.cache = cache
         self.compile_with = compile_with
-        self._scratch: Path | None = None
+        self._scratch = ScratchFolder("bundler-wheels-")
         self._lock = threading.Lock()
         self._fitted: dict[str, tuple[Distribution, tuple[Problem, ...]]] = {}
         self._bytecode: dict[tuple[str, Path], bytes | None] = {}
@@ -85,9 +84,7 @@ class Fitter:
 
     def close(self) -> None:
         """Remove the temporary folder of fetched wheels, if there is one."""
-        if self._scratch is not None:
-            shutil.rmtree(self._scratch, ignore_errors=True)
-            self._scratch = None
+        self._scratch.remove()
 
     def _fetch(self, installed: Distribution) -> FetchedWheel:
         """The target's wheel, through the cache while it works, else a temporary folder."""
@@ -97,15 +94,13 @@ class Fitter:
                 return fetch_wheel(name, version, self.target, self.cache.path)
             except OSError as error:
                 self.cache.fail(error, self.cache.path)
-        if self._scratch is None:
-            self._scratch = Path(tempfile.mkdtemp(prefix="bundler-wheels-"))
         try:
-            return fetch_wheel(name, version, self.target, self._scratch)
+            return fetch_wheel(name, version, self.target, self._scratch.path())
         except OSError as error:
             raise FetchError.of(
                 f"cannot keep the fetched wheel of {installed.display_name}: "
                 f"{error.strerror or error}",
-                file=self._scratch,
+                file=Path(tempfile.gettempdir()),
                 hint="free some space in the temporary folder (TMPDIR)",
             ) from None
 

@@ -158,7 +158,6 @@ def test_a_full_cache_builds_without_it(
 # --- a build killed while it writes the cache --------------------------------------------
 
 
-
 def test_a_killed_build_leaves_temporary_files_that_the_next_build_sweeps(tmp_path: Path) -> None:
     site = make_site(
         tmp_path / "site", {"hello.py": HANDLER, "huge/huge.py": HANDLER}, pyproject=PYPROJECT
