@@ -11,6 +11,7 @@ from pathlib import Path
 
 from packaging.tags import Tag, parse_tag
 
+from bundler.digests import open_regular
 from bundler.environment import Distribution
 from bundler.errors import Problem
 from bundler.targets import LambdaTarget
@@ -38,8 +39,9 @@ class NativeFile:
 def wheel_tags(distribution: Distribution) -> tuple[Tag, ...] | None:
     """The `Tag:` lines of the distribution's WHEEL file, or None without one."""
     try:
-        text = (distribution.location / "WHEEL").read_text(encoding="utf-8")
-    except OSError:
+        with open_regular(distribution.location / "WHEEL") as stream:
+            text = stream.read().decode("utf-8")
+    except (OSError, UnicodeDecodeError):
         return None
     tags: list[Tag] = []
     for line in text.splitlines():
@@ -50,9 +52,10 @@ def wheel_tags(distribution: Distribution) -> tuple[Tag, ...] | None:
 
 
 def native_kind(path: Path) -> NativeFile | None:
-    """Read the first bytes of `path`: an ELF, Mach-O or PE binary, or None."""
+    """Read the first bytes of `path`: an ELF, Mach-O or PE binary, or None (also for
+    what is no regular file: a FIFO must not block the check)."""
     try:
-        with open(path, "rb") as stream:
+        with open_regular(path) as stream:
             head = stream.read(64)
             if head[:2] == b"MZ" and len(head) >= 64:
                 stream.seek(int.from_bytes(head[60:64], "little"))

@@ -10,9 +10,12 @@ from __future__ import annotations
 import hashlib
 import os
 import struct
-import tempfile
-from collections.abc import Callable, Iterable
+import zlib
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+
+from bundler.cachefolder import remove_entry, replace_entry, temporary_file, wrong_kind
+from bundler.digests import open_regular
 
 MAGIC = b"BNDLBLB1"
 HEADER = struct.Struct("<8s32sBIQQ32s")
@@ -21,6 +24,33 @@ CHUNK = 1024 * 1024
 
 class Damaged(Exception):
     """A blob whose header or bytes do not check out."""
+
+
+class Changed(Exception):
+    """The bytes deflated do not hash to the digest they were deflated for."""
+
+
+def deflate_blocks(
+    blocks: Iterable[bytes], digest: bytes, level: int
+) -> tuple[Iterator[bytes], Callable[[], tuple[int, int]]]:
+    """The raw deflate stream of `blocks`, and a function that gives (crc32, size) of
+    what went in once the stream is exhausted. The stream raises Changed at its end if
+    what went in does not hash to `digest`."""
+    compressor = zlib.compressobj(level, zlib.DEFLATED, -15)
+    totals = [0, 0]
+
+    def deflated() -> Iterator[bytes]:
+        check = hashlib.sha256()
+        for block in blocks:
+            check.update(block)
+            totals[0] = zlib.crc32(block, totals[0])
+            totals[1] += len(block)
+            yield compressor.compress(block)
+        if check.digest() != digest:
+            raise Changed
+        yield compressor.flush()
+
+    return deflated(), lambda: (totals[0], totals[1])
 
 
 def make_header(
@@ -58,14 +88,35 @@ def verify(header: bytes, check: bytes, compressed: hashlib._Hash) -> bool:
     return check_of(header[: -len(check)], compressed) == check
 
 
+def parse_record(digest: bytes, level: int, record: bytes) -> tuple[int, int, int] | None:
+    """(crc32, size, compressed size) of a whole record (header and compressed bytes) of
+    `digest` at `level`, if it checks out; None otherwise."""
+    header = record[: HEADER.size]
+    fields = parse_header(digest, level, header, len(record))
+    if fields is None:
+        return None
+    crc, size, compressed_size, check = fields
+    if not verify(header, check, hashlib.sha256(memoryview(record)[HEADER.size :])):
+        return None
+    return crc, size, compressed_size
+
+
 def read_blob_file(
     path: Path, digest: bytes, level: int, keep: Callable[[int], bool]
 ) -> tuple[int, int, int, bytes | None]:
     """(crc32, size, compressed size, the compressed bytes if `keep(size)`) of a blob file.
 
-    Raises Damaged when it does not check out, OSError (FileNotFoundError) as reading does.
+    Raises Damaged when it does not check out (an entry that is no regular file is
+    removed), OSError (FileNotFoundError) as reading does.
     """
-    with path.open("rb") as stream:
+    try:
+        opened = open_regular(path, follow_symlinks=False)
+    except OSError as error:
+        if not wrong_kind(error):
+            raise
+        remove_entry(path)
+        raise Damaged from None
+    with opened as stream:
         header = stream.read(HEADER.size)
         fields = parse_header(digest, level, header, os.fstat(stream.fileno()).st_size)
         if fields is None:
@@ -95,7 +146,7 @@ def write_blob_file(
     `sizes()` gives (crc32, size) of the content once `blocks` are exhausted. The
     temporary file is removed on any failure.
     """
-    handle, temporary = tempfile.mkstemp(prefix=".tmp-", dir=final.parent)
+    handle, temporary = temporary_file(final.parent)
     try:
         with os.fdopen(handle, "wb") as stream:
             stream.write(bytes(HEADER.size))
@@ -109,8 +160,8 @@ def write_blob_file(
             stream.seek(0)
             stream.write(make_header(digest, level, crc, size, compressed, length))
         os.chmod(temporary, 0o644)
-        os.replace(temporary, final)
+        replace_entry(temporary, final)
     except BaseException:
-        Path(temporary).unlink(missing_ok=True)
+        temporary.unlink(missing_ok=True)
         raise
     return length

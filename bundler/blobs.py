@@ -12,16 +12,16 @@ closes, a large one into a file of its own at once (`bundler.blobfile` has the f
 Everything is written to a temporary name and renamed into place, so concurrent builds
 never see half a blob; every blob read is checked once per run, and a damaged one is
 compressed again, never shipped. The zlib version is part of the path: another zlib may
-compress differently, and a warm cache must give the same bytes as a cold build.
+compress differently, and a warm cache must give the same bytes as a cold build. The
+cache only saves time: at the first fault in it (a full disk, a folder made read-only)
+the store gives it up (`CacheFolder.fail`, one warning) and goes on without it.
 """
 
 from __future__ import annotations
 
 import hashlib
-import shutil
 import tempfile
 import threading
-import weakref
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -31,15 +31,17 @@ from bundler import packs
 from bundler.blobfile import (
     CHUNK,
     HEADER,
+    Changed,
     Damaged,
+    deflate_blocks,
     make_header,
-    parse_header,
+    parse_record,
     read_blob_file,
-    verify,
     write_blob_file,
 )
+from bundler.cachefolder import CacheFolder, ScratchFolder, remove_entry
+from bundler.digests import open_shipped
 from bundler.errors import BundlerError, Problem
-from bundler.shippable import open_shipped
 from bundler.zipwriter import Deflated
 
 DEFAULT_LEVEL = 6  # zlib's default, what zipfile's ZIP_DEFLATED uses
@@ -62,25 +64,19 @@ class BlobStats:
 class BlobStore:
     """Deflated contents by sha256, for one build; safe to call from several threads.
 
-    `folder` is the cache folder (blobs go under `folder/blobs`), or None for no cache:
-    large blobs then spill to a temporary folder removed by `close()`.
+    `cache` is the cache folder (blobs go under `cache/blobs`), or None for no cache.
+    Large blobs that cannot go there spill to a temporary folder removed by `close()`.
     """
 
-    def __init__(self, folder: Path | None, *, level: int = DEFAULT_LEVEL) -> None:
+    def __init__(self, cache: CacheFolder | Path | None, *, level: int = DEFAULT_LEVEL) -> None:
         if not 0 <= level <= 9:
             raise ValueError(f"compression level {level} is not between 0 and 9")
         self.level = level
         self.stats = BlobStats()
-        self._persistent = folder is not None
-        if folder is not None:
-            self._root = folder / "blobs" / f"zlib-{zlib.ZLIB_RUNTIME_VERSION}" / f"level-{level}"
-        else:
-            self._root = Path(tempfile.mkdtemp(prefix="bundler-blobs-"))
-        self._cleanup = (
-            None
-            if folder is not None
-            else weakref.finalize(self, shutil.rmtree, self._root, ignore_errors=True)
-        )
+        self.cache = CacheFolder(cache) if isinstance(cache, Path) else cache
+        base = self.cache.path if self.cache else Path()
+        self._root = base / "blobs" / f"zlib-{zlib.ZLIB_RUNTIME_VERSION}" / f"level-{level}"
+        self._spill = ScratchFolder("bundler-blobs-")  # large blobs the cache cannot take
         self._lock = threading.Lock()
         self._key_locks: dict[bytes, threading.Lock] = {}
         self._by_digest: dict[bytes, Deflated] = {}
@@ -91,21 +87,25 @@ class BlobStore:
         self._index: dict[bytes, list[packs.Location]] | None = None
         self._pending: list[tuple[bytes, bytes, bytes]] = []  # (digest, header, compressed)
 
+    @property
+    def _persistent(self) -> bool:
+        return self.cache is not None and self.cache.usable
+
     def close(self) -> None:
         """Write this run's new blobs as a pack, forget them, remove any temporary folder."""
-        if self._cleanup is not None:
-            self._cleanup()
+        self._spill.remove()
         with self._lock:
             pending, self._pending = self._pending, []
             self._by_digest.clear()
             self._by_source.clear()
             self._memory = 0
-        if pending:
+        if pending and self.cache is not None and self._persistent:
             folder = self._root / "packs"
             try:
+                self.cache.make_folder(folder)
                 packs.write_pack(folder, ((d, h + c) for d, h, c in pending))
             except OSError as error:
-                raise _cache_error(folder, error) from None
+                self.cache.fail(error, folder)
 
     def deflate_bytes(self, data: bytes) -> Deflated:
         """The deflated form of `data` (an in-memory member such as a rewritten RECORD)."""
@@ -142,12 +142,11 @@ class BlobStore:
                 return None
             self._busy.add(source)
         try:
-            if size <= _WHOLE:
-                with open_shipped(path, size) as stream:
-                    data = stream.read(size + 1)  # a file that grew is refused by its size
+            data = _read_whole(path, size) if size <= _WHOLE else None
+            if data is not None:  # the bytes read, whatever the listed size said
                 digest = hashlib.sha256(data).digest()
                 blob = self._get(digest, lambda: self._compress_bytes(digest, data))
-            else:
+            else:  # large, or grown past _WHOLE since it was listed: streamed
                 digest = _hash_file(path)
                 blob = self._get(digest, lambda: self._compress_file(digest, path))
             with self._lock:
@@ -181,50 +180,37 @@ class BlobStore:
                 self._key_locks.pop(digest, None)
         return blob
 
-    def _path(self, digest: bytes) -> Path:
-        name = digest.hex()
-        return self._root / name[:2] / name[2:]
-
     def _load(self, digest: bytes) -> Deflated | None:
-        """The blob from a pack, else its own file, checked; None if absent or damaged."""
-        with self._lock:
-            if self._index is None:
-                self._index = packs.read_indexes(self._root / "packs")
-            locations = self._index.get(digest, ())
-        for location in locations:
-            found = self._load_packed(digest, location)
-            if found is not None:
-                return found
-        return self._load_file(digest)
+        """The blob from a pack, else its own file, checked; None if absent or damaged,
+        or when the cache fails (it is given up)."""
+        assert self.cache is not None
+        try:
+            with self._lock:
+                if self._index is None:
+                    self._index = packs.read_indexes(self._root / "packs")
+                locations = self._index.get(digest, ())
+            for location in locations:
+                found = self._load_packed(digest, location)
+                if found is not None:
+                    return found
+            return self._load_file(digest)
+        except OSError as error:
+            self.cache.fail(error, Path(error.filename) if error.filename else self._root)
+            return None
 
     def _load_packed(self, digest: bytes, location: packs.Location) -> Deflated | None:
         """A pack's record, checked; None if absent or damaged (then counted as repaired)."""
-        try:
-            with location.path.open("rb") as stream:
-                stream.seek(location.offset)
-                record = stream.read(location.length)
-        except FileNotFoundError:  # merged into another pack meanwhile
+        record = packs.read_record(location)
+        if record is None:  # merged into another pack meanwhile
             return None
-        except OSError as error:
-            raise _cache_error(location.path, error) from None
-        header = record[: HEADER.size]
-        fields = parse_header(digest, self.level, header, len(record))
-        if fields is not None:
-            crc, size, compressed_size, check = fields
-            if verify(header, check, hashlib.sha256(memoryview(record)[HEADER.size :])):
-                with self._lock:
-                    self.stats.loaded += 1
-                if self._reserve(compressed_size):
-                    return Deflated(crc, size, compressed_size, data=record[HEADER.size :])
-                offset = location.offset + HEADER.size
-                return Deflated(crc, size, compressed_size, path=location.path, offset=offset)
-        with self._lock:
-            self.stats.repaired += 1
-        return None
+        fields = parse_record(digest, self.level, record)
+        kept = fields is not None and self._reserve(fields[2])
+        data = record[HEADER.size :] if kept else None
+        return self._loaded(fields, data, location.path, location.offset + HEADER.size)
 
     def _load_file(self, digest: bytes) -> Deflated | None:
         """The blob's own file, checked; None if absent or damaged (deleted)."""
-        path = self._path(digest)
+        path = _blob_path(self._root, digest)
         try:
             crc, size, compressed_size, data = read_blob_file(
                 path, digest, self.level, self._reserve
@@ -232,17 +218,24 @@ class BlobStore:
         except FileNotFoundError:
             return None
         except Damaged:
-            path.unlink(missing_ok=True)
-            with self._lock:
-                self.stats.repaired += 1
-            return None
-        except OSError as error:
-            raise _cache_error(path, error) from None
+            remove_entry(path)
+            return self._loaded(None, None, path, 0)
+        return self._loaded((crc, size, compressed_size), data, path, HEADER.size)
+
+    def _loaded(
+        self, fields: tuple[int, int, int] | None, data: bytes | None, path: Path, offset: int
+    ) -> Deflated | None:
+        """A blob read from the cache (its bytes in `data`, else in `path` from `offset`),
+        counted as loaded; None, counted as repaired, when it did not check out."""
         with self._lock:
+            if fields is None:
+                self.stats.repaired += 1
+                return None
             self.stats.loaded += 1
+        crc, size, compressed_size = fields
         if data is not None:
             return Deflated(crc, size, compressed_size, data=data)
-        return Deflated(crc, size, compressed_size, path=path, offset=HEADER.size)
+        return Deflated(crc, size, compressed_size, path=path, offset=offset)
 
     def _compress_bytes(self, digest: bytes, data: bytes) -> Deflated:
         compressor = zlib.compressobj(self.level, zlib.DEFLATED, -15)
@@ -257,51 +250,63 @@ class BlobStore:
                 self._pending.append((digest, header, compressed))
         if keep:
             return Deflated(crc, size, len(compressed), data=compressed)
-        path, _ = self._publish(digest, (compressed,), lambda: (crc, size))
+        path, _ = self._publish(digest, lambda: ((compressed,), lambda: (crc, size)))
         return Deflated(crc, size, len(compressed), path=path, offset=HEADER.size)
 
     def _compress_file(self, digest: bytes, path: Path) -> Deflated:
         """Stream a large file through zlib into the blob file, never whole in memory."""
-        compressor = zlib.compressobj(self.level, zlib.DEFLATED, -15)
-        crc = size = 0
+        streams: list[tuple[Iterable[bytes], Callable[[], tuple[int, int]]]] = []
 
-        def blocks() -> Iterator[bytes]:
-            nonlocal crc, size
-            check = hashlib.sha256()
-            for block in _read_blocks(path):
-                check.update(block)
-                crc = zlib.crc32(block, crc)
-                size += len(block)
-                yield compressor.compress(block)
-            if check.digest() != digest:
-                raise BundlerError(
-                    Problem(
-                        "this file changed while it was being bundled",
-                        file=path,
-                        hint="build again once nothing writes to the environment",
-                    )
-                )
-            yield compressor.flush()
+        def stream() -> tuple[Iterable[bytes], Callable[[], tuple[int, int]]]:
+            streams.append(deflate_blocks(_read_blocks(path), digest, self.level))
+            return streams[-1]
 
         try:
-            blob_path, compressed_size = self._publish(digest, blocks(), lambda: (crc, size))
+            blob_path, compressed_size = self._publish(digest, stream)
         except _SourceFailed as failed:
             raise failed.error from None
+        except Changed:
+            raise BundlerError(
+                Problem(
+                    "this file changed while it was being bundled",
+                    file=path,
+                    hint="build again once nothing writes to the environment",
+                )
+            ) from None
+        crc, size = streams[-1][1]()
         self._count(size)
         return Deflated(crc, size, compressed_size, path=blob_path, offset=HEADER.size)
 
     def _publish(
-        self, digest: bytes, blocks: Iterable[bytes], sizes: Callable[[], tuple[int, int]]
+        self,
+        digest: bytes,
+        stream: Callable[[], tuple[Iterable[bytes], Callable[[], tuple[int, int]]]],
     ) -> tuple[Path, int]:
-        """Write a blob file (see `blobfile.write_blob_file`); its path and compressed size."""
-        final = self._path(digest)
+        """Write a blob file (see `blobfile.write_blob_file`) into the cache, else into
+        the spill folder; its path and compressed size. `stream()` gives the compressed
+        blocks and the (crc32, size) they come to, afresh for each attempt."""
+        if self.cache is not None and self.cache.usable:
+            final = _blob_path(self._root, digest)
+            try:
+                if final.parent not in self._folders:  # mkdir costs as much as a small write
+                    self.cache.make_folder(final.parent)
+                    self._folders.add(final.parent)
+                return final, write_blob_file(final, digest, self.level, *stream())
+            except OSError as error:
+                self.cache.fail(error, final)
+        final = _blob_path(Path(tempfile.gettempdir()), digest)  # named in an error
         try:
-            if final.parent not in self._folders:  # mkdir costs as much as a small write
-                final.parent.mkdir(parents=True, exist_ok=True)
-                self._folders.add(final.parent)
-            return final, write_blob_file(final, digest, self.level, blocks, sizes)
+            final = _blob_path(self._spill.path(), digest)
+            final.parent.mkdir(exist_ok=True)
+            return final, write_blob_file(final, digest, self.level, *stream())
         except OSError as error:
-            raise _cache_error(final, error) from None
+            raise BundlerError(
+                Problem(
+                    f"cannot write a temporary file: {error.strerror or error}",
+                    file=final.parent,
+                    hint="free some space in the temporary folder (TMPDIR)",
+                )
+            ) from None
 
     def _reserve(self, size: int) -> bool:
         """Whether a blob of `size` compressed bytes may stay in memory (and count it)."""
@@ -312,10 +317,6 @@ class BlobStore:
                 return False
             self._memory += size
             return True
-
-    def _release(self, size: int) -> None:
-        with self._lock:
-            self._memory -= size
 
     def _count(self, size: int) -> None:
         with self._lock:
@@ -339,6 +340,13 @@ def _read_blocks(path: Path) -> Iterator[bytes]:
         raise _SourceFailed(error) from error
 
 
+def _read_whole(path: Path, size: int) -> bytes | None:
+    """The whole file if it still holds at most _WHOLE bytes, else None."""
+    with open_shipped(path, size) as stream:
+        data = stream.read(_WHOLE + 1)
+    return data if len(data) <= _WHOLE else None
+
+
 def _hash_file(path: Path) -> bytes:
     digest = hashlib.sha256()
     with open_shipped(path) as stream:
@@ -347,11 +355,6 @@ def _hash_file(path: Path) -> bytes:
     return digest.digest()
 
 
-def _cache_error(path: Path, error: OSError) -> BundlerError:
-    return BundlerError(
-        Problem(
-            f"cannot use the cache folder: {error.strerror or error}",
-            file=path,
-            hint="make it writable, choose another with --cache-dir, or build with --no-cache",
-        )
-    )
+def _blob_path(root: Path, digest: bytes) -> Path:
+    name = digest.hex()
+    return root / name[:2] / name[2:]

@@ -5,8 +5,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
-import shutil
-import tempfile
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -15,6 +13,7 @@ from pathlib import Path
 from packaging.utils import canonicalize_name
 
 from bundler.analysis import Progress, Site, Step, analyse_function
+from bundler.cachefolder import CacheFolder
 from bundler.check import check_unzipped, check_zipped
 from bundler.contents import (
     Contents,
@@ -133,13 +132,12 @@ def _build_into(
     """The rest of `build`, holding `out`: every function, then the manifest."""
     previous, notes = _previous_names(out)
     cache_dir = options.cache_dir or root / ".bundle-cache"
-    cache = BuildCache(cache_dir, options.fingerprint()) if options.use_cache else None
-    # --no-cache keeps no cache: fetched wheels then live in a folder removed at the end
-    wheels = cache_dir if options.use_cache else Path(tempfile.mkdtemp(prefix="bundler-"))
+    folder = CacheFolder.open(cache_dir) if options.use_cache else None  # never raises
+    cache = BuildCache(folder, options.fingerprint()) if folder else None
     fitter = Fitter(
         opened.target,
         fetch_wheels=options.fetch_wheels,
-        cache=wheels,
+        cache=folder,
         compile_with=opened.environment.interpreter.executable if options.compile else None,
     )
 
@@ -148,10 +146,9 @@ def _build_into(
     builds: list[FunctionBuild] = [FunctionBuild(n, problems=p) for n, p in failures.items()]
     if step:
         step(0, len(functions))
-    packer = Packer(cache_dir if options.use_cache else None)
+    packer = Packer(folder)
     memo: dict[Path, DistributionEntries] = {}  # each distribution's files, once
     jobs = options.jobs or os.cpu_count() or 1
-    cache_problems: list[Problem] = []
     try:
         with ThreadPoolExecutor(max_workers=jobs) as pool:
             for function in functions:
@@ -165,12 +162,11 @@ def _build_into(
                 if step:
                     step(done, len(functions))
     finally:
-        try:
-            packer.close()  # writes this run's new blobs: the zips are complete already
-        except BundlerError as error:
-            cache_problems += [dataclasses.replace(p, severity="warning") for p in error.problems]
-        if not options.use_cache:
-            shutil.rmtree(wheels, ignore_errors=True)
+        packer.close()  # writes this run's new blobs: the zips are complete already
+        fitter.close()
+        if folder is not None:
+            folder.close()
+    cache_problems = folder.warnings if folder else ()  # one, if the cache was given up
     builds.sort(key=lambda b: b.name)
     built = {b.name for b in builds if b.ok}
     mine = {n for n in previous if in_shard(n, options.shard)}
@@ -189,7 +185,7 @@ def _build_into(
         builds=tuple(builds),
         warnings=opened.warnings
         + _unused_declarations(opened, builds, options.shard)
-        + tuple(cache_problems)
+        + cache_problems
         + tuple(notes),
         manifest=manifest,
         errors=tuple(errors),
@@ -254,8 +250,7 @@ def _build_function(
         bundle = packer.write_zip(contents, destination, check=check)
         sizes = contents.bytes_by_owner()
         if cache is not None and key is not None:
-            failed = cache.store(key, bundle, sizes, late)
-            late += [failed] if failed else []
+            cache.store(key, bundle, sizes, late)
     except BundlerError as error:
         problems = tuple(_owned(p, function.name) for p in error.problems)
         return FunctionBuild(function.name, function, problems=tuple(warnings) + problems)

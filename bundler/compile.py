@@ -8,18 +8,19 @@ are: no mtime in them, and no `stat` of the source at import.
 from __future__ import annotations
 
 import json
-import subprocess
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from bundler.errors import BundlerError, Problem
+from bundler.probe import PythonFailed, ask_python
 
-# Run by the target interpreter: standard library only, Python 3.8 and later.
+# Run by the target interpreter: standard library only, Python 3.8 and later. The answer
+# goes to the file named by sys.argv[1] (see bundler.probe), the pycs to sys.argv[2].
 _COMPILER = r"""
 import importlib.util, json, os, py_compile, sys
-jobs, out = json.load(sys.stdin), sys.argv[1]
+jobs, out = json.load(sys.stdin), sys.argv[2]
 done = []
 for index, (arcname, source) in enumerate(jobs):
     cfile = os.path.join(out, "%d.pyc" % index)
@@ -31,8 +32,10 @@ for index, (arcname, source) in enumerate(jobs):
         done.append([arcname, None, "%s: %s" % (type(message).__name__, message)])
         continue
     done.append([arcname, importlib.util.cache_from_source(arcname), cfile])
-print(json.dumps({"version": list(sys.version_info[:2]), "done": done}))
+with open(sys.argv[1], "w") as answer:
+    json.dump({"version": list(sys.version_info[:2]), "done": done}, answer)
 """
+COMPILE_TIMEOUT = 600.0  # seconds, for every file of a build
 
 
 @dataclass(frozen=True)
@@ -55,27 +58,26 @@ def compile_bytecode(
         return Bytecode((), ())
     with tempfile.TemporaryDirectory(prefix="bundler-pyc-") as out:
         try:
-            done = subprocess.run(
+            answer = ask_python(
+                python,
                 # not -I: it would ignore PYTHONHASHSEED, and set constants follow hashes
-                [str(python), "-S", "-s", "-B", "-c", _COMPILER, out],
-                input=json.dumps([[arcname, str(path)] for arcname, path in sources]),
-                capture_output=True,
-                text=True,
+                ["-S", "-s", "-B"],
+                _COMPILER,
+                [out],
+                stdin=json.dumps([[arcname, str(path)] for arcname, path in sources]),
                 env={"PYTHONHASHSEED": "0", "PYTHONUTF8": "1"},
-                timeout=600,
-                check=False,
+                timeout=COMPILE_TIMEOUT,
             )
-        except (OSError, subprocess.TimeoutExpired) as error:
-            raise BundlerError.of(f"cannot compile with {python}: {error}") from None
-        if done.returncode != 0:
+            result = json.loads(answer)
+            found = tuple(result["version"])
+        except PythonFailed as failed:
+            raise BundlerError.of(f"cannot compile with {python}: {failed.reason}") from None
+        except (ValueError, KeyError, TypeError):
+            raise BundlerError.of(f"cannot compile with {python}: it answered nonsense") from None
+        if found != version:
+            found_text = ".".join(str(v) for v in found)
             raise BundlerError.of(
-                f"compiling with {python} failed: {done.stderr.strip()[-300:]}", file=python
-            )
-        result = json.loads(done.stdout)
-        if tuple(result["version"]) != version:
-            found = ".".join(str(v) for v in result["version"])
-            raise BundlerError.of(
-                f"--compile needs Python {version[0]}.{version[1]}, and {python} is {found}",
+                f"--compile needs Python {version[0]}.{version[1]}, and {python} is {found_text}",
                 file=python,
                 hint="point --python at an interpreter of the runtime's version",
             )

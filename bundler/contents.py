@@ -11,14 +11,14 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from bundler.digests import record_hash
+from bundler.digests import open_shipped, record_hash
 from bundler.discover import Function
 from bundler.environment import Distribution, Environment
 from bundler.errors import BundlerError, Problem, display_path
 from bundler.patterns import FilePattern, parse_pattern, unmatched
 from bundler.resolve import Resolution
 from bundler.scan import Scan
-from bundler.shippable import Root, admit, open_shipped, search, walk_files, within_site
+from bundler.shippable import Root, admit, search, walk_files, within_site
 
 FIRST_PARTY = ""
 

@@ -9,35 +9,42 @@ build's worker threads.
 from __future__ import annotations
 
 import dataclasses
+import tempfile
 import threading
 from collections.abc import Mapping
 from pathlib import Path
 
 from bundler.binaries import check_distribution
+from bundler.cachefolder import CacheFolder, ScratchFolder
 from bundler.compile import compile_bytecode
 from bundler.contents import Contents, Entry
 from bundler.environment import Distribution, Environment
 from bundler.errors import BundlerError, Problem
-from bundler.fetch import fetch_wheel, newest_version_with_wheel
+from bundler.fetch import FetchedWheel, FetchError, fetch_wheel, newest_version_with_wheel
 from bundler.resolve import Resolution
 from bundler.targets import LambdaTarget
 
 
 class Fitter:
-    """Checks, fetches and compiles for one target, remembering what it has done."""
+    """Checks, fetches and compiles for one target, remembering what it has done.
+
+    Fetched wheels go to the cache folder while it can be used, else to a temporary
+    folder of the fitter's own, removed by `close()`.
+    """
 
     def __init__(
         self,
         target: LambdaTarget,
         *,
         fetch_wheels: bool = False,
-        cache: Path | None = None,
+        cache: CacheFolder | None = None,
         compile_with: Path | None = None,
     ) -> None:
         self.target = target
         self.fetch_wheels = fetch_wheels
         self.cache = cache
         self.compile_with = compile_with
+        self._scratch = ScratchFolder("bundler-wheels-")
         self._lock = threading.Lock()
         self._fitted: dict[str, tuple[Distribution, tuple[Problem, ...]]] = {}
         self._bytecode: dict[tuple[str, Path], bytes | None] = {}
@@ -72,10 +79,30 @@ class Fitter:
             return installed, tuple(problems)
         if not self.fetch_wheels:
             return installed, tuple(self._with_a_version(installed, p) for p in problems)
-        if self.cache is None:  # pragma: no cover - the build always passes one
-            raise BundlerError.of("--fetch-wheels needs a cache folder")
-        fetched = fetch_wheel(installed.name, installed.version, self.target, self.cache)
+        fetched = self._fetch(installed)
         return fetched.distribution, tuple(check_distribution(fetched.distribution, self.target))
+
+    def close(self) -> None:
+        """Remove the temporary folder of fetched wheels, if there is one."""
+        self._scratch.remove()
+
+    def _fetch(self, installed: Distribution) -> FetchedWheel:
+        """The target's wheel, through the cache while it works, else a temporary folder."""
+        name, version = installed.name, installed.version
+        if self.cache is not None and self.cache.usable:
+            try:
+                return fetch_wheel(name, version, self.target, self.cache.path)
+            except OSError as error:
+                self.cache.fail(error, self.cache.path)
+        try:
+            return fetch_wheel(name, version, self.target, self._scratch.path())
+        except OSError as error:
+            raise FetchError.of(
+                f"cannot keep the fetched wheel of {installed.display_name}: "
+                f"{error.strerror or error}",
+                file=Path(tempfile.gettempdir()),
+                hint="free some space in the temporary folder (TMPDIR)",
+            ) from None
 
     def _with_a_version(self, installed: Distribution, problem: Problem) -> Problem:
         """Name the newest version that has a wheel for the target (one index request)."""

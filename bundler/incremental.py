@@ -3,8 +3,10 @@
 The key covers everything that decides a zip's bytes: the tool's version, the target, the
 function's settings, its first-party files (by content), and each shipped distribution (by
 the hash of its RECORD, which lists the hash of every file it installed). A cache entry
-remembers the zip's hash and sizes; it is used only while the zip on disk is still that
-zip, so a damaged or replaced zip is rebuilt, never trusted.
+remembers the zip's hash and sizes, with a hash of its own; it is used only while the zip
+on disk hashes to the same (hashed on every lookup: a zip damaged in place keeps its size
+and time when `cp -p`, `rsync -a` or a CI cache restore copies it), so a damaged or
+replaced zip is rebuilt, never trusted, and the manifest's hash is always the zip's.
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,13 +21,15 @@ from typing import Any
 
 from bundler import __version__
 from bundler.analysis import Analysis, Site
+from bundler.cachefolder import CacheFolder, remove_entry, replace_entry, temporary_file, wrong_kind
 from bundler.contents import distribution_files
-from bundler.digests import file_sha256
+from bundler.digests import file_digest, file_sha256, open_regular
 from bundler.environment import Distribution
 from bundler.errors import Problem
 from bundler.pack import Bundle
 
-CACHE_FORMAT = 2
+CACHE_FORMAT = 3
+_ENTRY_LIMIT = 16 * 1024 * 1024  # bytes: an entry is a few KB; more is not one of ours
 _SMALL = 1024 * 1024  # first-party files up to this size are hashed; larger ones by stat
 
 
@@ -40,10 +43,11 @@ class CachedBuild:
 
 
 class BuildCache:
-    """Function-level entries under `folder/functions/` (one small JSON file each)."""
+    """Function-level entries under `cache/functions/` (one small JSON file each)."""
 
-    def __init__(self, folder: Path, options: Sequence[object] = ()) -> None:
-        self.folder = folder / "functions"
+    def __init__(self, cache: CacheFolder | Path, options: Sequence[object] = ()) -> None:
+        self.cache = CacheFolder(cache) if isinstance(cache, Path) else cache
+        self.folder = self.cache.path / "functions"
         self.options = list(options)
         self._records: dict[Path, str] = {}  # distribution digests, by dist-info path
 
@@ -77,59 +81,87 @@ class BuildCache:
         return digest.hexdigest()
 
     def lookup(self, key: str, zip_path: Path) -> CachedBuild | None:
-        """The earlier result for `key`, if the zip on disk is still the one it describes."""
+        """The earlier result for `key`, if the zip on disk still hashes to the one it
+        describes; None otherwise (an entry of the wrong kind is removed)."""
+        if not self.cache.usable:
+            return None
+        entry = self._read_entry(self.folder / f"{key}.json")
+        if entry is None:
+            return None
         try:
-            entry = json.loads((self.folder / f"{key}.json").read_text(encoding="utf-8"))
-            stat = zip_path.stat()
-            if entry["format"] != CACHE_FORMAT or entry["zipped"] != stat.st_size:
-                return None
-            if entry["mtime_ns"] != stat.st_mtime_ns and file_sha256(zip_path) != entry["sha256"]:
-                return None
-            bundle = Bundle(
-                zip_path, entry["sha256"], entry["zipped"], entry["unzipped"], entry["files"]
-            )
-            warnings = tuple(
-                Problem(**{**w, "file": Path(w["file"]) if w["file"] else None})
-                for w in entry["warnings"]
-            )
-            return CachedBuild(bundle, dict(entry["sizes"]), warnings)
-        except (OSError, ValueError, KeyError, TypeError):
-            return None  # no entry, or a damaged one: build again
+            if zip_path.stat().st_size != entry["zipped"]:
+                return None  # cheap first: a zip of another size is another zip
+            sha256 = file_sha256(zip_path)
+        except OSError:
+            return None  # no zip, or not one that can be read: build it again
+        if sha256 != entry["sha256"]:
+            return None
+        bundle = Bundle(zip_path, sha256, entry["zipped"], entry["unzipped"], entry["files"])
+        warnings = tuple(
+            Problem(**{**w, "file": Path(w["file"]) if w["file"] else None})
+            for w in entry["warnings"]
+        )
+        return CachedBuild(bundle, dict(entry["sizes"]), warnings)
 
     def store(
         self, key: str, bundle: Bundle, sizes: Mapping[str, int], warnings: Iterable[Problem]
-    ) -> Problem | None:
+    ) -> None:
         """Remember a build; written atomically, so concurrent builds never read half.
 
-        The cache only saves time: when it cannot be written, a warning says so."""
-        entry: dict[str, Any] = {
+        The cache only saves time: when it cannot be written, it is given up (one warning
+        for the build, see `CacheFolder`)."""
+        if not self.cache.usable:
+            return
+        body: dict[str, Any] = {
             "format": CACHE_FORMAT,
             "sha256": bundle.sha256,
             "zipped": bundle.zipped,
             "unzipped": bundle.unzipped,
             "files": bundle.files,
-            "mtime_ns": bundle.path.stat().st_mtime_ns,
             "sizes": dict(sorted(sizes.items())),
             "warnings": [_problem_json(w) for w in warnings],
         }
+        text = json.dumps(body, sort_keys=True)
+        entry = {"check": hashlib.sha256(text.encode()).hexdigest(), "entry": body}
+        final = self.folder / f"{key}.json"
         temporary = None
         try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            handle, temporary = tempfile.mkstemp(prefix=f".{key}.", dir=self.folder)
+            self.cache.make_folder(self.folder)
+            handle, temporary = temporary_file(self.folder)
             with os.fdopen(handle, "w", encoding="utf-8") as stream:
-                json.dump(entry, stream)
-            os.replace(temporary, self.folder / f"{key}.json")
+                json.dump(entry, stream, sort_keys=True)
+            replace_entry(temporary, final)
         except OSError as error:
             if temporary:
-                Path(temporary).unlink(missing_ok=True)
-            return Problem(
-                f"cannot use the cache folder: {error.strerror or error}",
-                file=self.folder,
-                hint="make it writable, choose another with --cache-dir, or build with "
-                "--no-cache; the zip was built",
-                severity="warning",
-            )
-        return None
+                temporary.unlink(missing_ok=True)
+            self.cache.fail(error, final)
+
+    def _read_entry(self, path: Path) -> dict[str, Any] | None:
+        """An entry whose own hash and fields check out; None for a miss (an entry of the
+        wrong kind, a FIFO, a folder or a link, is removed; an unreadable folder gives the
+        cache up)."""
+        try:
+            with open_regular(path, follow_symlinks=False) as stream:
+                text = stream.read(_ENTRY_LIMIT)
+        except FileNotFoundError:
+            return None
+        except OSError as error:
+            try:
+                if not wrong_kind(error):
+                    raise
+                remove_entry(path)
+            except OSError as failure:
+                self.cache.fail(failure, path)
+            return None
+        try:
+            document = json.loads(text)
+            body = document["entry"]
+            check = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+        except (ValueError, KeyError, TypeError, RecursionError):
+            return None
+        if document.get("check") != check or not _well_formed(body):
+            return None
+        return body  # type: ignore[no-any-return]
 
     def _distribution_digest(self, distribution: Distribution) -> bytes:
         """Its RECORD, and each shipped file's size, time and mode: a file edited after
@@ -139,14 +171,33 @@ class BuildCache:
         if found is None:
             digest = hashlib.sha256()
             try:
-                digest.update((distribution.location / "RECORD").read_bytes())
-            except OSError:
+                digest.update(file_digest(distribution.location / "RECORD")[0])
+            except OSError:  # none, or no regular file (never waiting on a FIFO)
                 digest.update(b"no RECORD")
             for arcname, source in distribution_files(distribution):
                 digest.update(f"\0{arcname}\0".encode() + _stat_digest(source))
             found = digest.hexdigest()
             self._records[distribution.location] = found
         return found.encode()
+
+
+def _well_formed(body: Any) -> bool:
+    """Whether an entry has the fields and types this version writes."""
+    if not isinstance(body, dict) or body.get("format") != CACHE_FORMAT:
+        return False
+    counts = [body.get(k) for k in ("zipped", "unzipped", "files")]
+    sizes, warnings = body.get("sizes"), body.get("warnings")
+    return (
+        isinstance(body.get("sha256"), str)
+        and all(type(c) is int and c >= 0 for c in counts)
+        and isinstance(sizes, dict)
+        and all(isinstance(k, str) and type(v) is int for k, v in sizes.items())
+        and isinstance(warnings, list)
+        and all(isinstance(w, dict) and set(w) == _PROBLEM_FIELDS for w in warnings)
+    )
+
+
+_PROBLEM_FIELDS = {"message", "file", "line", "function", "hint", "severity"}
 
 
 def _problem_json(problem: Problem) -> dict[str, Any]:
@@ -166,7 +217,7 @@ def _file_digest(path: Path) -> bytes:
         stat = path.stat()
         mode = f":{stat.st_mode & 0o111:o}".encode()  # the zip keeps the executable bit
         if stat.st_size <= _SMALL:
-            return hashlib.sha256(path.read_bytes()).digest() + mode
+            return file_digest(path)[0] + mode
         return f"{stat.st_size}:{stat.st_mtime_ns}:{stat.st_ino}".encode() + mode
     except OSError:
         return b"missing"

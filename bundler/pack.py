@@ -16,9 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bundler.blobs import DEFAULT_LEVEL, BlobStore
+from bundler.cachefolder import CacheFolder
 from bundler.contents import Contents
+from bundler.digests import changed_size
 from bundler.errors import UsageError
-from bundler.shippable import changed_size
 from bundler.zipwriter import Deflated, ZipWriter
 
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
@@ -85,7 +86,9 @@ class Packer:
     call from several threads at once; use as a context manager, or call `close()`.
     """
 
-    def __init__(self, cache_dir: Path | None = None, *, level: int = DEFAULT_LEVEL) -> None:
+    def __init__(
+        self, cache_dir: CacheFolder | Path | None = None, *, level: int = DEFAULT_LEVEL
+    ) -> None:
         self.stamp = zip_timestamp()  # once per build, before any work: it may be refused
         self.store = BlobStore(cache_dir, level=level)
 

@@ -12,7 +12,8 @@ compresses are kept in memory and written together when the store closes:
 
 A pack is written to a temporary name and renamed into place, so a reader never sees half
 of one; builds running at the same time each write their own pack (a blob in two packs is
-harmless). A pack whose footer or index does not check out is ignored and deleted. When a
+harmless). A pack whose footer or index does not check out, or that is no regular file
+(a folder, a FIFO, a link), is ignored and deleted. When a
 folder holds more than `MAX_PACKS` packs, the next writer merges them all into its own and
 deletes them.
 """
@@ -22,11 +23,13 @@ from __future__ import annotations
 import hashlib
 import os
 import struct
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
+
+from bundler.cachefolder import remove_entry, replace_entry, temporary_file, wrong_kind
+from bundler.digests import open_regular
 
 MAX_PACKS = 16
 _MAGIC = b"BNDLPAK1"
@@ -49,11 +52,29 @@ def read_indexes(folder: Path) -> dict[bytes, list[Location]]:
     for path in _packs(folder):
         entries = _read_index(path)
         if entries is None:
-            path.unlink(missing_ok=True)
+            remove_entry(path)
             continue
         for key, offset, length in entries:
             found.setdefault(key, []).append(Location(path, offset, length))
     return found
+
+
+def read_record(location: Location) -> bytes | None:
+    """The bytes of one record; None if its pack is gone (merged into another meanwhile).
+
+    A pack that turned out to be no regular file is removed; its records read as empty.
+    """
+    try:
+        with open_regular(location.path, follow_symlinks=False) as stream:
+            stream.seek(location.offset)
+            return stream.read(location.length)
+    except FileNotFoundError:
+        return None
+    except OSError as error:
+        if not wrong_kind(error):
+            raise
+    remove_entry(location.path)
+    return b""
 
 
 def write_pack(folder: Path, records: Iterable[tuple[bytes, bytes]]) -> Path | None:
@@ -64,8 +85,7 @@ def write_pack(folder: Path, records: Iterable[tuple[bytes, bytes]]) -> Path | N
     """
     old = _packs(folder)
     merging = old if len(old) >= MAX_PACKS else []
-    folder.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=".tmp-", suffix=".pack", dir=folder)
+    handle, temporary = temporary_file(folder)
     try:
         with os.fdopen(handle, "wb") as stream:
             index: dict[bytes, tuple[int, int]] = {}
@@ -83,12 +103,12 @@ def write_pack(folder: Path, records: Iterable[tuple[bytes, bytes]]) -> Path | N
             stream.write(_FOOTER.pack(_MAGIC, len(index), start, hashlib.sha256(table).digest()))
         final = folder / f"pack-{hashlib.sha256(table).hexdigest()}.pack"
         os.chmod(temporary, 0o644)
-        os.replace(temporary, final)
+        replace_entry(temporary, final)
     except _Empty:
-        Path(temporary).unlink(missing_ok=True)
+        temporary.unlink(missing_ok=True)
         return None
     except BaseException:
-        Path(temporary).unlink(missing_ok=True)
+        temporary.unlink(missing_ok=True)
         raise
     for path in merging:
         if path != final:
@@ -115,9 +135,10 @@ def _packs(folder: Path) -> list[Path]:
 
 
 def _read_index(path: Path) -> list[tuple[bytes, int, int]] | None:
-    """The (key, offset, length) entries of a pack; None if its footer or index is damaged."""
+    """The (key, offset, length) entries of a pack; None if its footer or index is damaged
+    or it is no regular file; [] if it is gone."""
     try:
-        with path.open("rb") as stream:
+        with open_regular(path, follow_symlinks=False) as stream:
             size = os.fstat(stream.fileno()).st_size
             if size < _FOOTER.size:
                 return None
@@ -129,6 +150,10 @@ def _read_index(path: Path) -> list[tuple[bytes, int, int]] | None:
             table = stream.read(count * _ENTRY.size)
     except FileNotFoundError:
         return []
+    except OSError as error:
+        if wrong_kind(error):
+            return None
+        raise
     if hashlib.sha256(table).digest() != check:
         return None
     entries = [_ENTRY.unpack_from(table, i * _ENTRY.size) for i in range(count)]
@@ -143,17 +168,17 @@ def _copy_records(path: Path, stream: BinaryIO, index: dict[bytes, tuple[int, in
     if not entries:
         return
     try:
-        fd = os.open(path, os.O_RDONLY)
-    except FileNotFoundError:
-        return
-    try:
+        source = open_regular(path, follow_symlinks=False)
+    except OSError as error:
+        if isinstance(error, FileNotFoundError) or wrong_kind(error):
+            return  # merged by another build meanwhile, or replaced by something else
+        raise
+    with source:
         for key, offset, length in entries:
             if key in index:
                 continue
-            record = os.pread(fd, length, offset)
+            record = os.pread(source.fileno(), length, offset)
             if len(record) != length:
                 return
             index[key] = (stream.tell(), length)
             stream.write(record)
-    finally:
-        os.close(fd)

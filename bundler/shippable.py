@@ -19,9 +19,9 @@ import os
 import stat
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import BinaryIO, Literal
+from typing import Literal
 
-from bundler.errors import BundlerError, Problem
+from bundler.errors import Problem
 from bundler.patterns import SKIPPED_DIRS, FilePattern
 
 _SYSTEM = ("/proc", "/sys", "/dev")  # never read, wherever a link points
@@ -216,44 +216,6 @@ def _walk(
             elif step == "enter" and _enters(path, root, problems, function):
                 subfolders.append((path, here))
         stack.extend(reversed(subfolders))
-
-
-def open_shipped(path: Path, size: int | None = None) -> BinaryIO:
-    """Open a file that was admitted (by its real path) for reading, re-checked on the
-    descriptor: a link, a non-regular file or another size than `size` found now means
-    it changed since it was checked, and it is refused, not read."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
-    except OSError as error:
-        if error.errno == errno.ELOOP:
-            raise _changed(path, "it is a link now") from None
-        raise
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise _changed(path, "it is not a regular file any more")
-        if size is not None and info.st_size != size:
-            raise _changed(path, f"{size:,} bytes when listed, {info.st_size:,} bytes now")
-        os.set_blocking(fd, True)
-        return os.fdopen(fd, "rb")
-    except BaseException:
-        os.close(fd)
-        raise
-
-
-def changed_size(path: Path, listed: int, read: int) -> BundlerError:
-    """The error for a file whose bytes read differ from its size when listed."""
-    return _changed(path, f"{listed:,} bytes when listed, {read:,} bytes read")
-
-
-def _changed(path: Path, how: str) -> BundlerError:
-    return BundlerError(
-        Problem(
-            f"this file changed while it was being bundled ({how})",
-            file=path,
-            hint="build again once nothing writes to it",
-        )
-    )
 
 
 def _enters(folder: Path, root: Root, problems: list[Problem], function: str) -> bool:

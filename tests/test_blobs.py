@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import subprocess
 import sys
 import threading
@@ -10,6 +11,7 @@ import zlib
 from pathlib import Path
 
 import pytest
+from test_cache_faults import bounded
 
 from bundler import blobfile, blobs
 from bundler.blobs import BlobStats, BlobStore
@@ -205,16 +207,29 @@ def test_a_vanished_source_raises_its_own_error(
     assert blob_files(tmp_path / "cache") == []
 
 
-def test_an_unusable_cache_folder_is_an_error(tmp_path: Path) -> None:
+HINT = (
+    "give it free space and write permission, choose another with --cache-dir, "
+    "or build with --no-cache"
+)
+
+
+@pytest.mark.parametrize("size", [len(TEXT), 300_000])  # into a pack; a file of its own
+def test_a_cache_folder_that_is_a_file_is_given_up_with_one_warning(
+    tmp_path: Path, size: int
+) -> None:
     cache = tmp_path / "cache"
     cache.write_text("a file, not a folder")
-    with pytest.raises(BundlerError) as caught:
-        BlobStore(cache).deflate_bytes(TEXT)
-    [problem] = caught.value.problems
-    assert problem.message.startswith("cannot use the cache folder: ")
-    assert problem.hint == (
-        "make it writable, choose another with --cache-dir, or build with --no-cache"
-    )
+    data = (TEXT * (size // len(TEXT) + 1))[:size]
+    other = bytes(range(256)) * 2000
+    store = BlobStore(cache)
+    assert inflate(store.deflate_bytes(data)) == data
+    assert inflate(store.deflate_bytes(other)) == other
+    store.close()
+    assert [p.format() for p in store.cache.warnings] == [  # type: ignore[union-attr]
+        f"{cache.as_posix()}: cannot use the cache folder, building without it: "
+        f"it is not a folder; {HINT}"
+    ]
+    assert cache.read_text() == "a file, not a folder"
 
 
 def test_threads_compress_one_content_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -285,3 +300,40 @@ def test_try_deflate_file_skips_a_file_another_thread_deflates(tmp_path: Path) -
     member = store.deflate_file(source, len(TEXT))  # waits its turn instead
     assert store.try_deflate_file(source, len(TEXT)) is member
     assert inflate(member) == TEXT
+
+
+@pytest.mark.parametrize("change", ["grew", "shrank", "grew-past-whole", "emptied"])
+def test_a_file_that_changed_since_it_was_listed_is_refused_not_stored(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, change: str
+) -> None:
+    monkeypatch.setattr(blobs, "_WHOLE", 1000)  # files up to 1000 bytes are read whole
+    monkeypatch.setattr(blobs, "_MEMORY_BUDGET", 0)  # every blob a file of its own
+    listed = TEXT[:500]
+    actual = {
+        "grew": TEXT[:800],
+        "shrank": TEXT[:100],
+        "grew-past-whole": TEXT[:3000],
+        "emptied": b"",
+    }[change]
+    source = tmp_path / "mod.py"
+    source.write_bytes(actual)  # changed between the listing (500 bytes) and the read
+    cache = tmp_path / "cache"
+    with pytest.raises(BundlerError) as raised:  # what passed the limits is what ships
+        BlobStore(cache).deflate_file(source, len(listed))
+    assert raised.value.problems[0].message == (
+        f"this file changed while it was being bundled (500 bytes when listed, "
+        f"{len(actual):,} bytes now)"
+    )
+    assert blob_files(cache) == []
+    again = BlobStore(cache).deflate_file(source, len(actual))  # listed anew: it ships
+    assert (again.size, inflate(again)) == (len(actual), actual)
+
+
+def test_a_fifo_where_a_file_was_listed_is_refused_at_once(tmp_path: Path) -> None:
+    fifo = tmp_path / "data.txt"
+    os.mkfifo(fifo)
+    with pytest.raises(BundlerError) as raised:  # not waiting for a writer forever
+        bounded(lambda: BlobStore(None).deflate_file(fifo, 10), 30)
+    assert raised.value.problems[0].message == (
+        "this file changed while it was being bundled (it is not a regular file any more)"
+    )

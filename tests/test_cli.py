@@ -664,8 +664,8 @@ def test_python_that_is_not_an_interpreter(tmp_path: Path, monkeypatch: pytest.M
     result = run(site, monkeypatch, python=fake)
     assert result.exit_code == 1
     assert error_lines(result) == [
-        f"error: {fake}: the Python interpreter failed: ['broken']; point --python at a "
-        "working Python 3.8 or later"
+        f"error: {fake}: this is not a working Python interpreter: it failed with exit code 3: "
+        "broken; point --python at a Python 3.8 or later, or at a virtualenv folder that has one"
     ]
 
 

@@ -91,8 +91,8 @@ def test_build_json_for_an_environment_error(
     assert result.exit_code == 1
     assert document(result) == failure(
         1,
-        "the Python interpreter failed: ['broken']",
-        "point --python at a working Python 3.8 or later",
+        "this is not a working Python interpreter: it failed with exit code 3: broken",
+        "point --python at a Python 3.8 or later, or at a virtualenv folder that has one",
         str(fake_python),
     )
 
@@ -159,7 +159,7 @@ def test_audit_and_why_json_for_a_usage_error(
     result = invoke(site, monkeypatch, ["why", "tinydist", "--json", "--python", str(fake_python)])
     assert result.exit_code == 1
     assert document(result)["problems"][0]["message"] == (
-        "the Python interpreter failed: ['broken']"
+        "this is not a working Python interpreter: it failed with exit code 3: broken"
     )
 
 

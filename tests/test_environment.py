@@ -16,7 +16,6 @@ from packaging.markers import Marker, default_environment
 from support import build_wheel
 
 from bundler.environment import Environment, Interpreter, Target
-from bundler.errors import EnvironmentProblem
 
 
 def _index(interpreter: Interpreter, *site_packages: Path) -> Environment:
@@ -65,18 +64,6 @@ def test_stdlib_detection_never_asks_the_host(site_environment: Environment) -> 
     environment = dataclasses.replace(site_environment, interpreter=older)
     assert not environment.is_stdlib("tomllib")
     assert environment.is_stdlib("json")
-
-
-def test_an_interpreter_that_cannot_run_is_a_clear_error(tmp_path: Path) -> None:
-    missing = tmp_path / "no-such-python"
-    with pytest.raises(EnvironmentProblem) as caught:
-        Interpreter.from_executable(missing)
-    (problem,) = caught.value.problems
-    assert problem.file == missing
-    assert problem.message.startswith("cannot run the Python interpreter: ")
-    assert problem.hint == (
-        "point --python at the interpreter of the virtualenv that holds the site's packages"
-    )
 
 
 # -- the target ------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from bundler.targets import LambdaTarget
 ARM311 = LambdaTarget.from_names("python3.11", "arm64")
 PY311 = LambdaTarget.from_names("python3.11", "x86_64")
 WHEEL = "tiny-2.0-py3-none-any.whl"
+DAMAGED = "the index served a damaged wheel: build again, and tell its maintainers if it stays so"
 
 
 def rewrite(wheel: Path, change: dict[str, bytes]) -> Path:
@@ -68,8 +69,7 @@ def test_unpack_lays_out_a_site_packages(tmp_path: Path) -> None:
         ({"extra.py": b"x"}, f"{WHEEL} holds files its RECORD does not list: extra.py"),
         (
             {"tiny/__init__.py": b"X = 666\n"},
-            f"{WHEEL}: tiny/__init__.py does not match its RECORD hash; "
-            "delete the cached wheel and fetch it again",
+            f"{WHEEL}: tiny/__init__.py does not match its RECORD hash; {DAMAGED}",
         ),
     ],
 )  # fmt: skip
@@ -101,7 +101,6 @@ def test_fetch_markupsafe_for_arm64(tmp_path: Path) -> None:
     arcnames = [f.arcname for f in fetched.distribution.files]
     assert "markupsafe/_speedups.cpython-311-aarch64-linux-gnu.so" in arcnames
     assert check_distribution(fetched.distribution, ARM311) == []
-    assert len(fetched.sha256) == 64
     # the second time, from the cache: pip is never run
     start = time.perf_counter()
     again = fetch_wheel("markupsafe", "3.0.2", ARM311, tmp_path, pip=("false",))

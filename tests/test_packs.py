@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
 import threading
 import zlib
 from pathlib import Path
 
 import pytest
+from test_cache_faults import bounded
+from test_cachefolder import make_kind
 
 from bundler import packs
 from bundler.blobs import BlobStats, BlobStore
@@ -130,3 +134,45 @@ def test_two_stores_closing_at_once_both_leave_usable_packs(tmp_path: Path) -> N
     everything = halves[0] + halves[1]
     assert [inflate(reader.deflate_bytes(c)) for c in everything] == everything
     assert reader.stats == BlobStats(loaded=40)
+
+
+def test_an_index_that_lies_is_caught_by_the_records_checks(tmp_path: Path) -> None:
+    # an index whose own hash is right but whose entries point at each other's records
+    cache = tmp_path / "cache"
+    contents = [TEXT + b"# %d\n" % i for i in range(3)]
+    closed_store = BlobStore(cache)
+    for content in contents:
+        closed_store.deflate_bytes(content)
+    closed_store.close()
+    [pack] = blob_files(cache)
+    entries = packs._read_index(pack)
+    assert entries is not None and len(entries) == 3
+    lying = [(k, *entries[(i + 1) % 3][1:]) for i, (k, _o, _l) in enumerate(entries)]
+    data = pack.read_bytes()
+    start = min(offset for _k, offset, _l in entries) + sum(length for *_, length in entries)
+    table = b"".join(packs._ENTRY.pack(*entry) for entry in lying)
+    footer = packs._FOOTER.pack(packs._MAGIC, 3, start, hashlib.sha256(table).digest())
+    pack.write_bytes(data[:start] + table + footer)
+    store = BlobStore(cache)
+    assert [inflate(store.deflate_bytes(c)) for c in contents] == contents
+    assert store.stats == BlobStats(
+        compressed=3, compressed_bytes=sum(map(len, contents)), repaired=3
+    )
+
+
+@pytest.mark.parametrize("kind", ["folder", "fifo", "dangling-link", "empty"])
+def test_a_pack_of_the_wrong_kind_is_removed_and_compressed_again(
+    tmp_path: Path, kind: str
+) -> None:
+    cache = tmp_path / "cache"
+    closed(BlobStore(cache), TEXT)
+    [pack] = blob_files(cache)
+    pack.unlink()
+    make_kind(pack, kind)
+    store = BlobStore(cache)
+    member = bounded(lambda: store.deflate_bytes(TEXT), 30)  # a FIFO would wait forever
+    assert inflate(member) == TEXT
+    store.close()
+    assert not os.path.lexists(pack) or pack.is_file()
+    assert [p.name.startswith("pack-") for p in (pack.parent).iterdir()] == [True]
+    assert store.cache is not None and store.cache.warnings == ()

@@ -1,0 +1,305 @@
+"""`--fetch-wheels` with a cache that cannot be trusted: damaged wheels are downloaded
+again, damaged unpacked folders unpacked again, damaged downloads are clear errors, and
+builds sharing one cache at the same time never crash.
+
+The wheels are tiny ones served by pip from a local folder (PIP_NO_INDEX, PIP_FIND_LINKS):
+no network.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+from support import build_wheel, make_venv, pip_install
+from test_build import make_site
+from test_cache_faults import MOUNT, bounded, can_mount
+from test_cachefolder import HINT, make_kind
+from test_fetch import ARM311, DAMAGED, rewrite
+
+from bundler.fetch import FetchedWheel, FetchError, fetch_wheel
+
+ARM_TAG = "cp311-cp311-manylinux_2_17_aarch64"
+ARM_WHEEL = f"tiny-2.0-{ARM_TAG}.whl"
+PAYLOAD = random.Random(3).randbytes(300_000)  # incompressible, larger than a small tmpfs
+
+
+def elf(machine: int) -> bytes:
+    """The first bytes of a 64-bit little-endian ELF shared object for `machine`."""
+    header = b"\x7fELF\x02\x01\x01" + bytes(9) + (3).to_bytes(2, "little")
+    return header + machine.to_bytes(2, "little") + (1).to_bytes(4, "little") + bytes(40)
+
+
+def tiny_files(machine: int, arch: str) -> dict[str, str | bytes]:
+    return {
+        "tiny/__init__.py": "X = 1\n",
+        f"tiny/_speed.cpython-311-{arch}-linux-gnu.so": elf(machine),
+        "tiny/payload.bin": PAYLOAD,
+    }
+
+
+@pytest.fixture
+def house(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A local index holding the arm64 wheel of tiny 2.0, the only one pip may use."""
+    folder = tmp_path / "house"
+    build_wheel(folder, "tiny", "2.0", tiny_files(183, "aarch64"), tag=ARM_TAG)
+    monkeypatch.setenv("PIP_NO_INDEX", "1")
+    monkeypatch.setenv("PIP_FIND_LINKS", str(folder))
+    return folder
+
+
+def fetch(cache: Path, **options: object) -> FetchedWheel:
+    return bounded(lambda: fetch_wheel("tiny", "2.0", ARM311, cache, **options))  # type: ignore[arg-type]
+
+
+def shipped(fetched: FetchedWheel) -> dict[str, bytes]:
+    return {f.arcname: f.source.read_bytes() for f in fetched.distribution.files}
+
+
+def test_fetch_from_the_index_then_from_the_cache(tmp_path: Path, house: Path) -> None:
+    first = fetch(tmp_path / "cache")
+    assert first.wheel == tmp_path / "cache" / "wheels" / ARM_WHEEL
+    assert first.wheel.read_bytes() == (house / ARM_WHEEL).read_bytes()
+    again = fetch(tmp_path / "cache", pip=("false",))  # pip is never run
+    assert again == first
+    assert shipped(again)["tiny/payload.bin"] == PAYLOAD
+    assert [p.name for p in (tmp_path / "cache" / "wheels").iterdir()] == [ARM_WHEEL]
+
+
+def damage_wheel(wheel: Path, how: str) -> None:
+    info = "tiny-2.0.dist-info/RECORD"
+    if how == "truncated":
+        wheel.write_bytes(wheel.read_bytes()[: wheel.stat().st_size // 2])
+    elif how in ("folder", "fifo", "dangling-link", "empty"):
+        wheel.unlink()
+        make_kind(wheel, how)
+    else:
+        change = {
+            "record-malformed": {info: b"tiny/__init__.py\n"},
+            "record-not-utf8": {info: b"tiny/\xff\xfe.py,,\n"},
+            "member-edited": {"tiny/__init__.py": b"X = 666\n"},
+        }[how]
+        rewrite(wheel, change).replace(wheel)
+
+
+WHEEL_DAMAGE = [
+    "truncated",
+    "folder",
+    "fifo",
+    "dangling-link",
+    "empty",
+    "record-malformed",
+    "record-not-utf8",
+    "member-edited",
+]
+
+
+@pytest.mark.parametrize("how", WHEEL_DAMAGE)
+def test_a_damaged_cached_wheel_is_downloaded_again(tmp_path: Path, house: Path, how: str) -> None:
+    cache = tmp_path / "cache"
+    first = fetch(cache)
+    expected = shipped(first)
+    shutil.rmtree(cache / "targets")  # so the cached wheel is unpacked again
+    damage_wheel(first.wheel, how)
+    again = fetch(cache)
+    assert again.wheel.read_bytes() == (house / ARM_WHEEL).read_bytes()
+    assert shipped(again) == expected
+
+
+def without_record(wheel: Path) -> None:
+    copy = wheel.with_name("copy.whl")
+    with zipfile.ZipFile(wheel) as source, zipfile.ZipFile(copy, "w") as target:
+        for info in source.infolist():
+            if not info.filename.endswith("/RECORD"):
+                target.writestr(info, source.read(info))
+    copy.replace(wheel)
+
+
+@pytest.mark.parametrize(
+    ("how", "message"),
+    [
+        (
+            "truncated",  # pip checks this one itself
+            "pip could not download tiny==2.0 for python3.11 on arm64: ERROR: Wheel 'tiny' "
+            "located at {house}/" + ARM_WHEEL + " is invalid.; check the network and the "
+            "index (PIP_INDEX_URL), then build again",
+        ),
+        ("no-record", f"{ARM_WHEEL} has no tiny-2.0.dist-info/RECORD; {DAMAGED}"),
+        ("record-not-utf8", f"{ARM_WHEEL}: tiny-2.0.dist-info/RECORD is not UTF-8; {DAMAGED}"),
+        (
+            "record-malformed",
+            f"{ARM_WHEEL}: line 1 of tiny-2.0.dist-info/RECORD is not PATH,HASH,SIZE; {DAMAGED}",
+        ),
+        (
+            "member-edited",
+            f"{ARM_WHEEL}: tiny/__init__.py does not match its RECORD hash; {DAMAGED}",
+        ),
+    ],
+)
+def test_a_damaged_download_is_a_clear_error(
+    tmp_path: Path, house: Path, how: str, message: str
+) -> None:
+    if how == "no-record":
+        without_record(house / ARM_WHEEL)
+    else:
+        damage_wheel(house / ARM_WHEEL, how)
+    with pytest.raises(FetchError) as raised:
+        fetch(tmp_path / "cache")
+    assert str(raised.value) == message.format(house=house)
+    assert list((tmp_path / "cache").rglob("*.whl")) == []  # nothing damaged is kept
+    assert list((tmp_path / "cache").rglob("*.py")) == []
+
+
+def damage_folder(folder: Path, how: str) -> None:
+    record = folder / "tiny-2.0.dist-info" / "RECORD"
+    module = folder / "tiny" / "__init__.py"
+    if how == "file-edited":
+        module.write_text("X = 666\n")
+    elif how == "file-deleted":
+        module.unlink()
+    elif how == "file-a-link-outside":
+        module.unlink()
+        module.symlink_to("/etc/hostname")
+    elif how == "file-a-fifo":
+        module.unlink()
+        os.mkfifo(module)
+    elif how == "record-malformed":
+        record.write_text("tiny/__init__.py\n")
+    elif how == "record-not-utf8":
+        record.write_bytes(b"\xff\xfe\n")
+    elif how == "record-missing":
+        record.unlink()
+    elif how == "folder-a-file":
+        shutil.rmtree(folder)
+        folder.write_text("not a folder")
+    else:
+        raise AssertionError(how)
+
+
+FOLDER_DAMAGE = [
+    "file-edited",
+    "file-deleted",
+    "file-a-link-outside",
+    "file-a-fifo",
+    "record-malformed",
+    "record-not-utf8",
+    "record-missing",
+    "folder-a-file",
+]
+
+
+@pytest.mark.parametrize("how", FOLDER_DAMAGE)
+def test_a_damaged_unpacked_folder_is_unpacked_again(tmp_path: Path, house: Path, how: str) -> None:
+    cache = tmp_path / "cache"
+    first = fetch(cache)
+    expected = shipped(first)
+    damage_folder(cache / "targets" / "python3.11-arm64" / "tiny-2.0", how)
+    again = fetch(cache, pip=("false",))  # from the cached wheel, no download
+    assert shipped(again) == expected
+    assert not (
+        cache / "targets" / "python3.11-arm64" / "tiny-2.0" / "tiny" / "__init__.py"
+    ).is_symlink()
+
+
+# --- whole builds -----------------------------------------------------------------------
+
+
+@pytest.fixture
+def arm_site(tmp_path: Path, house: Path) -> tuple[Path, Path]:
+    """A site whose environment holds tiny 2.0 built for x86_64, to build for arm64."""
+    x86 = build_wheel(
+        tmp_path / "installed",
+        "tiny",
+        "2.0",
+        tiny_files(62, "x86_64"),
+        tag="cp311-cp311-manylinux_2_17_x86_64",
+    )
+    python = make_venv(tmp_path / "venv")
+    pip_install(python, "--no-index", "--no-deps", str(x86))
+    site = make_site(
+        tmp_path / "site",
+        {"uses.py": "import tiny\n\n\ndef handler(event, context):\n    return tiny.X\n"},
+        pyproject='[project]\nname = "s"\nversion = "1"\ndependencies = ["tiny"]\n',
+    )
+    return site, python
+
+
+def build_command(python: Path, *arguments: str) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "bundler",
+        "build",
+        "--python",
+        str(python),
+        "--arch",
+        "arm64",
+        "--fetch-wheels",
+        *arguments,
+    ]
+
+
+def arm_zip(out: Path) -> dict[str, bytes]:
+    with zipfile.ZipFile(out / "uses.zip") as archive:
+        return {name: archive.read(name) for name in archive.namelist()}
+
+
+def test_two_builds_fetching_into_one_cache_at_once(arm_site: tuple[Path, Path]) -> None:
+    site, python = arm_site
+    for round_ in range(2):  # a cold cache; then wheels cached, folders unpacked by both
+        shutil.rmtree(site / "shared" / "targets", ignore_errors=True)
+        running = [
+            subprocess.Popen(
+                build_command(python, "--cache-dir", "shared", "--out", f"out{n}"),
+                cwd=site,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for n in range(2)
+        ]
+        errors = [p.communicate(timeout=300)[1] for p in running]
+        assert [p.returncode for p in running] == [0, 0], errors
+        assert all("Traceback" not in e and "warning" not in e for e in errors), errors
+        first, second = arm_zip(site / "out0"), arm_zip(site / "out1")
+        assert first == second, round_
+        assert first["tiny/_speed.cpython-311-aarch64-linux-gnu.so"] == elf(183)
+        assert first["tiny/payload.bin"] == PAYLOAD
+    fresh = subprocess.run(
+        build_command(python, "--no-cache", "--out", "fresh"),
+        cwd=site,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert fresh.returncode == 0, fresh.stderr
+    assert arm_zip(site / "fresh") == arm_zip(site / "out0")
+    assert list((site / "shared").rglob(".tmp-*")) == []
+
+
+@pytest.mark.skipif(not can_mount()[0], reason=can_mount()[1])
+def test_a_cache_that_fills_up_while_fetching(arm_site: tuple[Path, Path]) -> None:
+    site, python = arm_site
+    (site / ".bundle-cache").mkdir()
+    command = ["unshare", "--mount", "sh", "-c", MOUNT.format(fill=""), "sh"]
+    done = subprocess.run(
+        [*command, *build_command(python)],
+        cwd=site,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert [line for line in done.stderr.splitlines() if line.startswith("warning")] == [
+        "warning: .bundle-cache: cannot use the cache folder, building without it: "
+        f"No space left on device; {HINT}"
+    ]
+    assert arm_zip(site / "dist" / "functions")["tiny/payload.bin"] == PAYLOAD
