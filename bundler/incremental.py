@@ -4,13 +4,20 @@ The key covers everything that decides a zip's bytes: the tool's version, the ta
 function's settings, its first-party files (by content), and each shipped distribution (by
 the hash of its RECORD, which lists the hash of every file it installed). A cache entry
 remembers the zip's hash and sizes, with a hash of its own; it is used only while the zip
-on disk hashes to the same (hashed on every lookup: a zip damaged in place keeps its size
-and time when `cp -p`, `rsync -a` or a CI cache restore copies it), so a damaged or
-replaced zip is rebuilt, never trusted, and the manifest's hash is always the zip's.
+on disk is still that zip, so a damaged or replaced zip is rebuilt, never trusted, and the
+manifest's hash is always the zip's.
+
+"Still that zip": the entry also remembers the zip's identity on disk (size, modification
+and change times, inode, device), and a zip whose identity changed in any way is hashed
+again. The change time (ctime) is the point: no program can set it, and every write,
+`cp -p`, `rsync -a`, `touch -d` and CI cache restore moves it, even when they keep the
+size and modification time. Hashing every zip on every lookup instead cost 1 s on a
+no-change rebuild of 200 functions (2.5 GB of zips) for no case this misses.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -89,13 +96,17 @@ class BuildCache:
         if entry is None:
             return None
         try:
-            if zip_path.stat().st_size != entry["zipped"]:
+            found = zip_path.stat()
+            if found.st_size != entry["zipped"]:
                 return None  # cheap first: a zip of another size is another zip
-            sha256 = file_sha256(zip_path)
+            unchanged = entry.get("zipIdentity") == _identity(found)
+            sha256 = entry["sha256"] if unchanged else file_sha256(zip_path)
         except OSError:
             return None  # no zip, or not one that can be read: build it again
         if sha256 != entry["sha256"]:
             return None
+        if not unchanged:  # the same bytes under a new identity (a copy): remember it
+            self._write(key, {**entry, "zipIdentity": _identity(found)})
         bundle = Bundle(zip_path, sha256, entry["zipped"], entry["unzipped"], entry["files"])
         warnings = tuple(
             Problem(**{**w, "file": Path(w["file"]) if w["file"] else None})
@@ -121,6 +132,12 @@ class BuildCache:
             "sizes": dict(sorted(sizes.items())),
             "warnings": [_problem_json(w) for w in warnings],
         }
+        with contextlib.suppress(OSError):  # without it, the next lookup hashes the zip
+            body["zipIdentity"] = _identity(bundle.path.stat())
+        self._write(key, body)
+
+    def _write(self, key: str, body: Mapping[str, Any]) -> None:
+        """Write one entry atomically, with a hash of its own."""
         text = json.dumps(body, sort_keys=True)
         entry = {"check": hashlib.sha256(text.encode()).hexdigest(), "entry": body}
         final = self.folder / f"{key}.json"
@@ -198,6 +215,11 @@ def _well_formed(body: Any) -> bool:
 
 
 _PROBLEM_FIELDS = {"message", "file", "line", "function", "hint", "severity"}
+
+
+def _identity(found: os.stat_result) -> list[int]:
+    """What changes whenever a file's bytes may have changed: ctime cannot be set back."""
+    return [found.st_size, found.st_mtime_ns, found.st_ctime_ns, found.st_ino, found.st_dev]
 
 
 def _problem_json(problem: Problem) -> dict[str, Any]:

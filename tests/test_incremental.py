@@ -13,6 +13,7 @@ from click.testing import CliRunner
 from conftest import write_editable, write_package
 from test_build import HEALTHY, PYPROJECT, make_environment, make_site
 
+from bundler import incremental
 from bundler.build import BuildOptions, build, in_shard
 from bundler.cli import main
 
@@ -93,6 +94,54 @@ def test_a_copied_zip_with_a_new_time_is_still_trusted(python: Path, tmp_path: P
     os.replace(tmp_path / "copy.zip", good)
     os.utime(good, (1_000_000, 1_000_000))
     assert cached(build(site, python=python)) == {"good": True, "other": True}
+
+
+@pytest.mark.parametrize("change", ["cp -p", "touch -d", "edited in place, time restored"])
+def test_a_zip_whose_identity_changed_is_hashed_before_it_is_trusted(
+    python: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, change: str
+) -> None:
+    site = make_site(tmp_path / "site", HEALTHY)
+    first = build(site, python=python)
+    good = first.out / "good.zip"
+    before = good.stat()
+    if change == "cp -p":  # a new file (inode, ctime) with the old bytes and times
+        shutil.copy2(good, tmp_path / "copy.zip")
+        os.replace(tmp_path / "copy.zip", good)
+    elif change == "touch -d":
+        os.utime(good, ns=(before.st_atime_ns, before.st_mtime_ns - 10**9))
+    else:  # the same bytes written over themselves, the time set back
+        good.write_bytes(good.read_bytes())
+        os.utime(good, ns=(before.st_atime_ns, before.st_mtime_ns))
+    hashed = counting_hashes(monkeypatch)
+    again = build(site, python=python)
+    assert cached(again) == {"good": True, "other": True}  # the same bytes: trusted
+    assert hashed == [good]  # only the zip whose identity moved was read
+    hashed.clear()
+    assert cached(build(site, python=python)) == {"good": True, "other": True}
+    assert hashed == []  # its new identity was remembered
+
+
+def test_a_no_change_rebuild_reads_no_zip(
+    python: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site = make_site(tmp_path / "site", HEALTHY)
+    build(site, python=python)
+    hashed = counting_hashes(monkeypatch)
+    assert cached(build(site, python=python)) == {"good": True, "other": True}
+    assert hashed == []
+
+
+def counting_hashes(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    """The zips the function cache hashes from now on (the real hash still runs)."""
+    hashed: list[Path] = []
+    real = incremental.file_sha256
+
+    def counted(path: Path) -> str:
+        hashed.append(path)
+        return real(path)
+
+    monkeypatch.setattr(incremental, "file_sha256", counted)
+    return hashed
 
 
 def manifest_hashes(out: Path) -> dict[str, str]:
