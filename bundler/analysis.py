@@ -10,7 +10,7 @@ from pathlib import Path
 from bundler.config import DEFAULT_FUNCTIONS_DIR, SiteConfig
 from bundler.discover import Discovery, Function, discover_functions
 from bundler.environment import Environment, Interpreter, default_python, python_in
-from bundler.errors import Problem, UsageError
+from bundler.errors import BundlerError, Problem, UsageError
 from bundler.resolve import Declarations, Resolution, resolve_function
 from bundler.scan import Scan, scan_function
 from bundler.source import SourceMemo
@@ -131,12 +131,15 @@ class Analysis:
 def analyse_function(site: Site, function: Function) -> Analysis:
     """Scan and resolve `function`; raises BundlerError with every problem found."""
     scan = scan_function(function.main_file, [function.folder, site.root], site.sources)
-    resolution = resolve_function(
-        scan,
-        function.settings,
-        site.environment,
-        site.declarations,
-        function.name,
-        site.root,
-    )
+    try:
+        resolution = resolve_function(
+            scan,
+            function.settings,
+            site.environment,
+            site.declarations,
+            function.name,
+            site.root,
+        )
+    except BundlerError as error:  # the scan's warnings still reach the user
+        raise BundlerError(*scan.warnings, *error.problems) from None
     return Analysis(function, scan, resolution)

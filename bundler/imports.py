@@ -17,6 +17,9 @@ MAX_NAME = 255  # the longest file name Linux allows: a longer module name canno
 _IMPORT_ERRORS = frozenset({"ImportError", "ModuleNotFoundError", "Exception", "BaseException"})
 _DYNAMIC_CALLS = frozenset({"import_module", "__import__"})
 
+# `try`, and `try/except*` where the Python running the bundler has it (3.11+)
+_TRY_STATEMENTS = (ast.Try, getattr(ast, "TryStar", ast.Try))
+
 
 @dataclass(frozen=True)
 class ImportSite:
@@ -84,7 +87,7 @@ def _blocks(
     imports are added to `found` (None: the file has none)."""
     if isinstance(node, ast.If) and _is_type_checking(node.test):
         return [(node.body, replace(context, typing=True)), (node.orelse, context)]
-    if isinstance(node, ast.Try | ast.TryStar):
+    if isinstance(node, _TRY_STATEMENTS):
         catches = any(_catches_import_error(h) for h in node.handlers)
         optional = replace(context, optional=True) if catches else context
         handlers = [(h.body, context) for h in node.handlers]

@@ -398,3 +398,21 @@ def test_manifest_has_no_host_paths(python: Path, tmp_path: Path) -> None:
     for zip_path in result.out.glob("*.zip"):
         data = zip_path.read_bytes()
         assert str(tmp_path).encode() not in data
+
+
+def test_a_function_that_fails_to_resolve_keeps_its_scan_warnings(
+    python: Path, tmp_path: Path
+) -> None:
+    source = (
+        "import importlib\n"
+        "import nosuchdist\n"
+        "plugin = importlib.import_module(NAME)\n"
+        "def handler(event, context):\n"
+        "    return {'statusCode': 200}\n"
+    )
+    site = make_site(tmp_path / "site", {**HEALTHY, "broken.py": source})
+    [broken] = [b for b in build(site, python=python).builds if b.name == "broken"]
+    assert [(p.severity, p.line, p.message) for p in broken.problems] == [
+        ("warning", 3, "cannot follow a dynamic import whose name is not a literal"),
+        ("error", 2, "cannot find module 'nosuchdist' in the environment"),
+    ]
