@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -192,7 +193,12 @@ class Environment:
         cls, interpreter: Interpreter, target: Target | None = None
     ) -> Environment:
         distributions: dict[str, Distribution] = {}
+        warnings: list[Problem] = []
         for found in metadata.distributions(path=[str(p) for p in interpreter.site_packages]):
+            refused = _unsafe_metadata(Path(str(getattr(found, "_path", ""))))
+            if refused is not None:
+                warnings.append(refused)
+                continue
             distribution = read_distribution(found)
             if distribution is not None and distribution.name not in distributions:
                 distributions[distribution.name] = distribution  # the first on the path wins
@@ -205,6 +211,7 @@ class Environment:
             target=target or Target(interpreter.version),
             distributions=distributions,
             owners={m: tuple(sorted(names)) for m, names in owners.items()},
+            warnings=tuple(warnings),
         )
 
     def is_stdlib(self, module: str) -> bool:
@@ -259,6 +266,49 @@ def python_in(path: Path) -> Path:
             if candidate.exists():
                 return candidate
     return path
+
+
+# The files of a `.dist-info` (or `.egg-info`) that reading a distribution opens
+_METADATA_FILES = (
+    "METADATA",
+    "PKG-INFO",
+    "RECORD",
+    "WHEEL",
+    "direct_url.json",
+    "entry_points.txt",
+    "top_level.txt",
+    "requires.txt",
+    "installed-files.txt",
+)
+
+
+def _unsafe_metadata(location: Path) -> Problem | None:
+    """Why a distribution's metadata must not be read, or None.
+
+    Reading a FIFO blocks forever and a link can point anywhere (/proc/self/environ), so
+    each metadata file must be a regular file inside its site-packages folder.
+    """
+    site = os.path.realpath(location.parent)
+    paths = [location] if location.is_file() else [location / n for n in _METADATA_FILES]
+    for path in paths:
+        try:
+            info = os.stat(path)
+        except FileNotFoundError:
+            continue
+        except OSError as error:
+            what = f"cannot be read: {error.strerror}"
+        else:
+            inside = os.path.realpath(path).startswith(site + os.sep)
+            if stat.S_ISREG(info.st_mode) and inside:
+                continue
+            what = "is not a regular file" if inside else "links outside its site-packages"
+        return Problem(
+            f"this distribution's metadata {what}, so the distribution is left out",
+            file=path,
+            hint="reinstall the distribution (pip install --force-reinstall NAME)",
+            severity="warning",
+        )
+    return None
 
 
 def read_distribution(found: metadata.Distribution) -> Distribution | None:

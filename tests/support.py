@@ -14,10 +14,11 @@ import re
 import subprocess
 import sys
 import textwrap
+import threading
 import zipfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from packaging.utils import canonicalize_name
 
@@ -265,3 +266,26 @@ def run_unprivileged(
         timeout=timeout,
         check=False,
     )
+
+
+T = TypeVar("T")
+
+
+def bounded(action: Callable[[], T], seconds: float = 120) -> T:
+    """`action()`, failing the test instead of hanging (a FIFO opened for reading)."""
+    done: list[T] = []
+    failed: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            done.append(action())
+        except BaseException as error:  # handed to the test's thread
+            failed.append(error)
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    worker.join(seconds)
+    if failed:
+        raise failed[0]
+    assert done, f"still running after {seconds} s"
+    return done[0]

@@ -11,7 +11,7 @@ import zlib
 from pathlib import Path
 
 import pytest
-from test_cache_faults import bounded
+from support import bounded
 
 from bundler import blobfile, blobs
 from bundler.blobs import BlobStats, BlobStore

@@ -12,15 +12,19 @@ import shutil
 import signal
 import subprocess
 import sys
-import threading
 import time
 import zlib
-from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
 import pytest
-from support import can_run_unprivileged, give_to_nobody, run_unprivileged, unprivileged_folder
+from support import (
+    bounded,
+    can_run_unprivileged,
+    give_to_nobody,
+    run_unprivileged,
+    unprivileged_folder,
+)
 from test_build import make_site
 from test_cachefolder import HINT, make_kind
 from test_incremental import zips
@@ -213,26 +217,6 @@ CASES = [(w, k) for w in FILES for k in ("folder", "fifo", "dangling-link", "emp
 
 
 T = TypeVar("T")
-
-
-def bounded(action: Callable[[], T], seconds: float = 120) -> T:
-    """`action()`, failing the test instead of hanging (a FIFO opened for reading)."""
-    done: list[T] = []
-    failed: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            done.append(action())
-        except BaseException as error:  # handed to the test's thread
-            failed.append(error)
-
-    worker = threading.Thread(target=run, daemon=True)
-    worker.start()
-    worker.join(seconds)
-    if failed:
-        raise failed[0]
-    assert done, f"still running after {seconds} s"
-    return done[0]
 
 
 @pytest.mark.parametrize(("what", "kind"), CASES, ids=[f"{w}-{k}" for w, k in CASES])

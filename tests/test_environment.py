@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import sys
 import zipfile
 from importlib import metadata
@@ -13,7 +14,7 @@ from conftest import write_editable, write_package
 from hypothesis import given
 from hypothesis import strategies as st
 from packaging.markers import Marker, default_environment
-from support import build_wheel
+from support import bounded, build_wheel
 
 from bundler.environment import Environment, Interpreter, Target
 
@@ -209,6 +210,39 @@ def test_distribution_without_record_ships_only_its_metadata(
         "norecord-1.0.dist-info/METADATA",
         "norecord-1.0.dist-info/WHEEL",
     ]
+
+
+@pytest.mark.parametrize("kind", ["fifo", "link to /proc", "link out", "folder"])
+def test_metadata_that_is_not_a_regular_file_inside_is_never_read(
+    site_environment: Environment, tmp_path: Path, kind: str
+) -> None:
+    wheels = tmp_path / "wheels"
+    site = _unpack(build_wheel(wheels, "fine", "1.0", {"fine.py": ""}), tmp_path / "sp")
+    _unpack(build_wheel(wheels, "odd", "1.0", {"odd.py": ""}), site)
+    metadata = site / "odd-1.0.dist-info" / "METADATA"
+    metadata.unlink()
+    outside = tmp_path / "outside-METADATA"
+    outside.write_text("Metadata-Version: 2.1\nName: odd\nVersion: 6.6.6\n")
+    if kind == "fifo":
+        os.mkfifo(metadata)  # an open() for reading would wait for a writer forever
+    elif kind == "folder":
+        metadata.mkdir()
+    else:
+        metadata.symlink_to("/proc/self/environ" if kind == "link to /proc" else outside)
+    environment = bounded(lambda: _index(site_environment.interpreter, site), 60)
+    assert sorted(environment.distributions) == ["fine"]
+    [warning] = environment.warnings
+    what = {
+        "fifo": "is not a regular file",
+        "folder": "is not a regular file",
+        "link to /proc": "links outside its site-packages",
+        "link out": "links outside its site-packages",
+    }[kind]
+    assert (warning.file, warning.format()) == (
+        metadata,
+        f"{metadata}: this distribution's metadata {what}, so the distribution is left out; "
+        "reinstall the distribution (pip install --force-reinstall NAME)",
+    )
 
 
 # -- editable installs, written by hand in the two layouts setuptools uses ---------------

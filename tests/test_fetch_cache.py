@@ -17,9 +17,9 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from support import build_wheel, make_venv, pip_install
+from support import bounded, build_wheel, make_venv, pip_install
 from test_build import make_site
-from test_cache_faults import MOUNT, bounded, can_mount
+from test_cache_faults import MOUNT, can_mount
 from test_cachefolder import HINT, make_kind
 from test_fetch import ARM311, DAMAGED, rewrite
 

@@ -9,7 +9,7 @@ import zlib
 from pathlib import Path
 
 import pytest
-from test_cache_faults import bounded
+from support import bounded
 from test_cachefolder import make_kind
 
 from bundler import packs
