@@ -21,6 +21,7 @@ from bundler.contents import (
     collect_contents,
     first_party_files,
 )
+from bundler.declarations_read import no_declarations
 from bundler.destinations import (
     check_output_folder,
     claim_output_folder,
@@ -71,6 +72,8 @@ class BuildResult:
     warnings: tuple[Problem, ...]
     manifest: Path | None  # None when it could not be written
     errors: tuple[Problem, ...] = ()  # of the whole run, after the functions built
+    python_reason: str = ""  # why this interpreter (`the site's .venv`)
+    declaration_sources: tuple[str, ...] = ()  # what was read (`pyproject.toml [project]`)
 
     @property
     def ok(self) -> bool:
@@ -185,10 +188,13 @@ def _build_into(
         builds=tuple(builds),
         warnings=opened.warnings
         + _unused_declarations(opened, builds, options.shard)
+        + _undeclared_site(opened, builds)
         + cache_problems
         + tuple(notes),
         manifest=manifest,
         errors=tuple(errors),
+        python_reason=opened.choice.reason if opened.choice else "",
+        declaration_sources=opened.config.declarations.sources,
     )
 
 
@@ -290,6 +296,15 @@ def _unused_declarations(
                 )
             )
     return tuple(found)
+
+
+def _undeclared_site(site: Site, builds: list[FunctionBuild]) -> tuple[Problem, ...]:
+    """Once per build: a site that declares nothing, when a function ships a distribution."""
+    if site.config.declarations.sources:
+        return ()
+    if any(b.resolution and b.resolution.distributions for b in builds):
+        return (no_declarations(site.root),)
+    return ()
 
 
 def _owned(problem: Problem, function: str) -> Problem:

@@ -104,7 +104,8 @@ def deep_problems(audit: SiteAudit, root: Path, python: Path | None) -> list[Pro
     """`deep_look` over each audited zip; what `[tool.bundler] exclude` drops is expected."""
     from bundler.config import SiteConfig
     from bundler.deep import deep_look
-    from bundler.environment import Environment, Interpreter, default_python, python_in
+    from bundler.environment import Environment, Interpreter
+    from bundler.interpreter_choice import default_python, python_in
 
     config = SiteConfig.from_root(root)
     interpreter = Interpreter.from_executable(python_in(python) if python else default_python(root))
@@ -112,7 +113,7 @@ def deep_problems(audit: SiteAudit, root: Path, python: Path | None) -> list[Pro
     problems: list[Problem] = []
     for function in sorted(audit.functions, key=lambda f: f.name):
         started = time.perf_counter()
-        ignore = config.settings_for(function.name).exclude
+        ignore = config.settings_for(function.name).excluded_distributions
         findings = deep_look(function.path, environment, ignore=ignore)
         elapsed = time.perf_counter() - started
         click.echo(
