@@ -97,7 +97,12 @@ class Site:
 
     @property
     def warnings(self) -> tuple[Problem, ...]:
-        return self.config.warnings + self.environment.warnings + self.discovery.warnings
+        return (
+            self.config.warnings
+            + self.declarations.warnings
+            + self.environment.warnings
+            + self.discovery.warnings
+        )
 
     def function(self, name: str) -> Function | None:
         return next((f for f in self.discovery.functions if f.name == name), None)

@@ -86,7 +86,8 @@ class Manager:
             "pdm": "pdm install",
             "pipenv": "pipenv install --dev",
             "hatch": "hatch env create",
-            "pip": "python -m venv .venv && .venv/bin/pip install -r requirements.txt",
+            "pip": "python -m venv .venv && .venv/bin/pip install "
+            + ("-r requirements.txt" if self.runtime_home == "requirements.txt" else "-e ."),
         }[self.name]
 
 

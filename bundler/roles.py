@@ -4,6 +4,7 @@ once per run."""
 
 from __future__ import annotations
 
+import difflib
 import json
 import urllib.parse
 import urllib.request
@@ -19,6 +20,7 @@ from packaging.utils import canonicalize_name
 from bundler.config import SiteConfig
 from bundler.declared import Declared, Manager
 from bundler.environment import Distribution, Environment
+from bundler.errors import Problem
 
 RoleKind = Literal["runtime", "extra", "dev", "project", "undeclared"]
 
@@ -61,6 +63,7 @@ class Declarations:
     project: frozenset[str] = frozenset()  # the project's own distribution names
     manager: Manager = field(default_factory=lambda: Manager("pip", "[project].dependencies"))
     missing_extras: Mapping[str, Declared] = field(default_factory=dict)
+    warnings: tuple[Problem, ...] = ()  # settings that name what is not installed
 
     @classmethod
     def from_config(cls, config: SiteConfig, environment: Environment) -> Declarations:
@@ -112,6 +115,7 @@ class Declarations:
             project=project,
             manager=site.manager,
             missing_extras=missing,
+            warnings=unknown_exclusions(config, environment),
         )
 
     def role_of(self, name: str) -> Role:
@@ -203,4 +207,30 @@ def project_roots(
                 found += [] if parent in found else [parent]
         if not distribution.editable and (root / "src").is_dir():
             found += [] if root / "src" in found else [root / "src"]
+    return tuple(found)
+
+
+def unknown_exclusions(config: SiteConfig, environment: Environment) -> tuple[Problem, ...]:
+    """An `exclude` name that no installed distribution has is a typo or a leftover."""
+    installed = {d.name: d.display_name for d in environment.distributions.values()}
+    found: list[Problem] = []
+    for settings in (config.defaults, *config.functions.values()):
+        for entry in settings.excluded_distributions:
+            name = canonicalize_name(entry)
+            if name in installed or any(
+                p.message.startswith(f"exclude names {entry!r}") for p in found
+            ):
+                continue
+            close = difflib.get_close_matches(name, sorted(installed), n=1)
+            hint = f"did you mean {installed[close[0]]!r}? " if close else ""
+            found.append(
+                Problem(
+                    f"exclude names {entry!r}, which is not installed in "
+                    f"{environment.interpreter.prefix}",
+                    file=settings.source,
+                    hint=hint + "remove it, or write a file pattern with a `/` or `*` "
+                    '(e.g. "**/tests/**") to drop files from shipped distributions',
+                    severity="warning",
+                )
+            )
     return tuple(found)

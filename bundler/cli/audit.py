@@ -56,7 +56,7 @@ _LIMITS = {"zipped": ZIPPED_LIMIT, "unzipped": UNZIPPED_LIMIT}
     is_flag=True,
     help="Also look inside the shipped distributions (modulegraph) for imports of installed "
     "distributions their metadata does not declare: zips that work here only by luck. "
-    "Seconds per function; needs bundler[deep].",
+    "Seconds per function; needs functions-bundler[deep].",
 )
 @python_option("With --deep: the environment the site was built from.")
 def audit_command(
