@@ -50,6 +50,7 @@ class FunctionBuild:
     problems: tuple[Problem, ...] = ()
     sizes: Mapping[str, int] = field(default_factory=dict)  # unzipped bytes by owner
     cached: bool = False
+    dropped: Mapping[str, tuple[int, int]] = field(default_factory=dict)  # by exclude pattern
 
     @property
     def ok(self) -> bool:
@@ -241,6 +242,7 @@ def _build_function(
                     problems,
                     hit.sizes,
                     cached=True,
+                    dropped=hit.dropped,
                 )
         environment = fitter.fit(site.environment, resolution)
         contents = collect_contents(
@@ -255,8 +257,9 @@ def _build_function(
 
         bundle = packer.write_zip(contents, destination, check=check)
         sizes = contents.bytes_by_owner()
+        dropped = contents.dropped_by_pattern()
         if cache is not None and key is not None:
-            cache.store(key, bundle, sizes, late)
+            cache.store(key, bundle, sizes, late, dropped)
     except BundlerError as error:
         problems = tuple(_owned(p, function.name) for p in error.problems)
         return FunctionBuild(function.name, function, problems=tuple(warnings) + problems)
@@ -271,6 +274,7 @@ def _build_function(
         contents,
         tuple(_owned(p, function.name) for p in (*warnings, *late)),
         sizes,
+        dropped=dropped,
     )
 
 

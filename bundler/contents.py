@@ -41,7 +41,15 @@ class Contents:
 
     entries: tuple[Entry, ...]
     warnings: tuple[Problem, ...] = ()
-    dropped: tuple[Entry, ...] = ()  # distribution files `exclude` patterns left out
+    dropped: tuple[tuple[str, Entry], ...] = ()  # (pattern, file) `exclude` left out
+
+    def dropped_by_pattern(self) -> dict[str, tuple[int, int]]:
+        """Files and bytes each `exclude` pattern kept out of the zip."""
+        found: dict[str, tuple[int, int]] = {}
+        for pattern, entry in self.dropped:
+            files, size = found.get(pattern, (0, 0))
+            found[pattern] = (files + 1, size + entry.size)
+        return found
 
     @property
     def unzipped(self) -> int:
@@ -87,7 +95,7 @@ def collect_contents(
     for arcname, real, info in _first_party(function, scan, site_root, problems, warnings):
         claim(Entry(arcname, real, FIRST_PARTY, info.st_size, _executable(info)))
     exclusions = file_exclusions(function.settings.excluded_files, function.settings.source)
-    dropped: list[Entry] = []
+    dropped: list[tuple[str, Entry]] = []
     for resolved in resolution.distributions:
         distribution = environment.distributions[resolved.name]
         found = memo.get(distribution.location) if memo is not None else None
@@ -126,16 +134,23 @@ def _drop_files(
     exclusions: Sequence[FilePattern],
     function: str,
     problems: list[Problem],
-) -> tuple[tuple[Entry, ...], list[Entry]]:
+) -> tuple[tuple[Entry, ...], list[tuple[str, Entry]]]:
     """`entries` without the files `exclusions` match (never its `.dist-info`), with a
-    RECORD that lists exactly what is left."""
+    RECORD that lists exactly what is left; and each dropped file with its pattern."""
     info = distribution.location.name + "/"
     kept: list[Entry] = []
-    dropped: list[Entry] = []
+    dropped: list[tuple[str, Entry]] = []
     for entry in entries:
         names = tuple(entry.arcname.split("/"))
-        gone = not entry.arcname.startswith(info) and any(p.matches(names) for p in exclusions)
-        (dropped if gone else kept).append(entry)
+        hit = (
+            None
+            if entry.arcname.startswith(info)
+            else next((p for p in exclusions if p.matches(names)), None)
+        )
+        if hit is None:
+            kept.append(entry)
+        else:
+            dropped.append((hit.text, entry))
     if not dropped:
         return entries, []
     if all(e.arcname.startswith(info) for e in kept):

@@ -15,7 +15,7 @@ import hashlib
 import json
 import os
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +28,7 @@ from bundler.environment import Distribution
 from bundler.errors import Problem
 from bundler.pack import Bundle
 
-CACHE_FORMAT = 3
+CACHE_FORMAT = 4
 _ENTRY_LIMIT = 16 * 1024 * 1024  # bytes: an entry is a few KB; more is not one of ours
 _SMALL = 1024 * 1024  # first-party files up to this size are hashed; larger ones by stat
 
@@ -40,6 +40,7 @@ class CachedBuild:
     bundle: Bundle
     sizes: Mapping[str, int]
     warnings: tuple[Problem, ...]
+    dropped: Mapping[str, tuple[int, int]] = field(default_factory=dict)
 
 
 class BuildCache:
@@ -101,10 +102,16 @@ class BuildCache:
             Problem(**{**w, "file": Path(w["file"]) if w["file"] else None})
             for w in entry["warnings"]
         )
-        return CachedBuild(bundle, dict(entry["sizes"]), warnings)
+        dropped = {k: (v[0], v[1]) for k, v in entry["dropped"].items()}
+        return CachedBuild(bundle, dict(entry["sizes"]), warnings, dropped)
 
     def store(
-        self, key: str, bundle: Bundle, sizes: Mapping[str, int], warnings: Iterable[Problem]
+        self,
+        key: str,
+        bundle: Bundle,
+        sizes: Mapping[str, int],
+        warnings: Iterable[Problem],
+        dropped: Mapping[str, tuple[int, int]] | None = None,
     ) -> None:
         """Remember a build; written atomically, so concurrent builds never read half.
 
@@ -120,6 +127,7 @@ class BuildCache:
             "files": bundle.files,
             "sizes": dict(sorted(sizes.items())),
             "warnings": [_problem_json(w) for w in warnings],
+            "dropped": {k: list(v) for k, v in sorted((dropped or {}).items())},
         }
         text = json.dumps(body, sort_keys=True)
         entry = {"check": hashlib.sha256(text.encode()).hexdigest(), "entry": body}
@@ -186,7 +194,7 @@ def _well_formed(body: Any) -> bool:
     if not isinstance(body, dict) or body.get("format") != CACHE_FORMAT:
         return False
     counts = [body.get(k) for k in ("zipped", "unzipped", "files")]
-    sizes, warnings = body.get("sizes"), body.get("warnings")
+    sizes, warnings, dropped = body.get("sizes"), body.get("warnings"), body.get("dropped")
     return (
         isinstance(body.get("sha256"), str)
         and all(type(c) is int and c >= 0 for c in counts)
@@ -194,6 +202,11 @@ def _well_formed(body: Any) -> bool:
         and all(isinstance(k, str) and type(v) is int for k, v in sizes.items())
         and isinstance(warnings, list)
         and all(isinstance(w, dict) and set(w) == _PROBLEM_FIELDS for w in warnings)
+        and isinstance(dropped, dict)
+        and all(
+            isinstance(v, list) and len(v) == 2 and all(type(n) is int for n in v)
+            for v in dropped.values()
+        )
     )
 
 

@@ -133,6 +133,10 @@ def _function_json(built: FunctionBuild, root: Path) -> dict[str, Any]:
                     for d in built.resolution.distributions
                 ],
                 "leftOut": dict(sorted(built.resolution.left_out.items())),
+                "droppedFiles": [
+                    {"pattern": p, "files": files, "bytes": size}
+                    for p, (files, size) in sorted(built.dropped.items())
+                ],
                 "cached": built.cached,
             }
         )

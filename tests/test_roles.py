@@ -11,11 +11,13 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from conftest import write_tree
 from support import api_event, build_wheel, invoke, make_venv, pip_install, zip_names
 
 from bundler.analysis import Site
 from bundler.build import build
+from bundler.cli import main
 from bundler.why import explain
 
 # A site's runtime library, a driver only a runtime extra brings, a dev tool, and a
@@ -349,7 +351,7 @@ def test_the_projects_own_package_is_first_party(python: Path, tmp_path: Path) -
 
 
 def test_exclude_file_patterns_drop_files_and_the_record_says_so(
-    python: Path, tmp_path: Path
+    python: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     site = write_tree(
         tmp_path / "site",
@@ -376,12 +378,32 @@ def test_exclude_file_patterns_drop_files_and_the_record_says_so(
         record = archive.read("tidylib-1.0.dist-info/RECORD").decode()
     listed = sorted(row[0] for row in csv.reader(io.StringIO(record)) if row)
     assert listed == sorted(n for n in names if n.startswith("tidylib"))  # exactly what ships
-    assert [(e.arcname, e.owner) for e in tidy.contents.dropped] == [
-        ("tidylib/core.pyi", "tidylib"),
-        ("tidylib/tests/__init__.py", "tidylib"),
-        ("tidylib/tests/test_core.py", "tidylib"),
+    assert [(p, e.arcname, e.owner) for p, e in tidy.contents.dropped] == [
+        ("*.pyi", "tidylib/core.pyi", "tidylib"),
+        ("**/tests/**", "tidylib/tests/__init__.py", "tidylib"),
+        ("**/tests/**", "tidylib/tests/test_core.py", "tidylib"),
     ]
     assert invoke(tidy.bundle.path, "tidy", api_event(), tmp_path)["body"] == "ok"
+    # the manifest keeps what each pattern saved, also when the zip comes from the cache
+    dropped = [
+        {"pattern": "**/tests/**", "files": 2, "bytes": 26},
+        {"pattern": "*.pyi", "files": 1, "bytes": 32},
+    ]
+    manifest = site / "dist" / "functions" / "manifest.json"
+    assert json.loads(manifest.read_text())["functions"][0]["droppedFiles"] == dropped
+    first = manifest.read_bytes()
+    (again,) = build(site, python=python).builds
+    assert again.cached and manifest.read_bytes() == first
+    # and the audit shows it
+    monkeypatch.chdir(site)
+    audited = CliRunner().invoke(main, ["audit", "--json"])
+    assert audited.exit_code == 0, audited.output
+    assert json.loads(audited.stdout)["functions"][0]["droppedFiles"] == dropped
+    text = CliRunner().invoke(main, ["audit"]).stdout
+    assert (
+        "  saved by exclude patterns (unzipped): **/tests/** 2 files 26 B, *.pyi 1 files 32 B"
+        in text
+    )
 
 
 def test_a_pattern_that_drops_a_whole_distribution_is_an_error(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import time
@@ -200,6 +201,11 @@ def _function_text(function: FunctionAudit, total: int) -> str:
         )
         if saving.action:
             lines.append(f"    add to pyproject.toml: {saving.action}")
+    if function.dropped:
+        saved = ", ".join(
+            f"{d.pattern} {d.files} files {human_size(d.bytes)}" for d in function.dropped
+        )
+        lines += ["", f"  saved by exclude patterns (unzipped): {saved}"]
     return "\n".join(lines)
 
 
@@ -322,4 +328,5 @@ def _function_document(function: FunctionAudit, root: Path) -> dict[str, Any]:
             }
             for s in function.savings
         ],
+        "droppedFiles": [dataclasses.asdict(d) for d in function.dropped],
     }
