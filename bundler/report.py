@@ -129,6 +129,7 @@ def _function_json(built: FunctionBuild, root: Path) -> dict[str, Any]:
                         "extras": list(d.extras),
                         "bytes": sizes.get(d.name, 0),
                         "reason": d.reason,
+                        "role": d.role.to_json(),
                     }
                     for d in built.resolution.distributions
                 ],

@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from packaging.utils import canonicalize_name
@@ -36,6 +36,7 @@ class Resolved:
     version: str
     extras: tuple[str, ...]
     chain: tuple[str, ...]
+    role: Role = field(default_factory=lambda: Role("undeclared"))  # from the declarations
 
     @property
     def reason(self) -> str:
@@ -125,6 +126,7 @@ def resolve_function(
             version=environment.distributions[name].version,
             extras=tuple(sorted(extras.get(name, ()))),
             chain=chains[name],
+            role=declarations.role_of(name),
         )
         for name in sorted(chains)
     )

@@ -229,6 +229,23 @@ def test_the_header_and_json_say_what_was_read(python: Path, tmp_path: Path) -> 
     from bundler.report import json_report
 
     document = json_report(result, site)
+    hello = next(f for f in document["functions"] if f["name"] == "hello")
+    assert [(d["name"], d["role"]) for d in hello["distributions"]] == [
+        (
+            "httpcore",
+            {"kind": "runtime", "group": None, "source": "[project].dependencies (webapi>=1)"},
+        ),
+        (
+            "webapi",
+            {"kind": "runtime", "group": None, "source": "[project].dependencies (webapi>=1)"},
+        ),
+    ]
+    db = next(f for f in document["functions"] if f["name"] == "db")
+    assert db["distributions"][0]["role"] == {
+        "kind": "extra",
+        "group": "postgres",
+        "source": "[project.optional-dependencies].postgres (pgdriver>=1)",
+    }
     assert document["pythonReason"] == "--python"
     assert document["declarations"] == ["pyproject.toml [project], [dependency-groups]", "uv.lock"]
 
