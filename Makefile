@@ -13,6 +13,8 @@ all: check
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	@# the project was called `bundler` on the index before: an old checkout's venv holds it
+	$(BIN)/python -m pip uninstall --quiet --yes bundler 2>/dev/null || true
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 

@@ -9,9 +9,11 @@ from pathlib import Path
 
 from bundler.config import DEFAULT_FUNCTIONS_DIR, SiteConfig
 from bundler.discover import Discovery, Function, discover_functions
-from bundler.environment import Environment, Interpreter, default_python, python_in
-from bundler.errors import BundlerError, Problem, UsageError
+from bundler.environment import Environment, Interpreter
+from bundler.errors import BundlerError, Problem, UsageError, display_path
+from bundler.interpreter_choice import PythonChoice, choose_python
 from bundler.resolve import Declarations, Resolution, resolve_function
+from bundler.roles import project_roots
 from bundler.scan import Scan, scan_function
 from bundler.source import SourceMemo
 from bundler.targets import LambdaTarget
@@ -31,6 +33,8 @@ class Site:
     declarations: Declarations
     discovery: Discovery
     target: LambdaTarget
+    choice: PythonChoice | None = None  # which interpreter, and why
+    project_roots: tuple[Path, ...] = ()  # where the project's own package's source lives
     # main files parsed by discovery, until their scan takes them
     sources: SourceMemo = field(default_factory=SourceMemo, compare=False, repr=False)
 
@@ -51,11 +55,13 @@ class Site:
         root = root.resolve()
         config = SiteConfig.from_root(root)
         directory = _functions_folder(root, config, functions_dir)
-        executable = python_in(python) if python else default_python(root)
-        interpreter = Interpreter.from_executable(executable)
+        choice = choose_python(root, python, config.python, config.declarations)
+        interpreter = Interpreter.from_executable(choice.executable)
         if progress:
             version = ".".join(map(str, interpreter.version))
-            progress(f"environment: {interpreter.executable} (Python {version})")
+            shown = display_path(choice.executable, root)
+            progress(f"environment: {shown} (Python {version}), {choice.reason}")
+            progress(f"declarations: {'; '.join(config.declarations.sources) or 'none'}")
         from_settings = (runtime is None and config.runtime is not None) or (
             arch is None and config.arch is not None
         )
@@ -75,20 +81,28 @@ class Site:
         patch = interpreter.version[2] if same_minor else 0
         environment = Environment.from_interpreter(interpreter, target.to_target(patch))
         sources = SourceMemo()
+        declarations = Declarations.from_config(config, environment)
         return cls(
             root=root,
             config=config,
             functions_dir=directory,
             environment=environment,
-            declarations=Declarations.from_config(config, environment),
+            declarations=declarations,
             discovery=discover_functions(directory, config, sources),
             target=target,
+            choice=choice,
+            project_roots=project_roots(root, declarations.project, environment),
             sources=sources,
         )
 
     @property
     def warnings(self) -> tuple[Problem, ...]:
-        return self.config.warnings + self.environment.warnings + self.discovery.warnings
+        return (
+            self.config.warnings
+            + self.declarations.warnings
+            + self.environment.warnings
+            + self.discovery.warnings
+        )
 
     def function(self, name: str) -> Function | None:
         return next((f for f in self.discovery.functions if f.name == name), None)
@@ -130,7 +144,8 @@ class Analysis:
 
 def analyse_function(site: Site, function: Function) -> Analysis:
     """Scan and resolve `function`; raises BundlerError with every problem found."""
-    scan = scan_function(function.main_file, [function.folder, site.root], site.sources)
+    roots = [function.folder, site.root, *site.project_roots]
+    scan = scan_function(function.main_file, roots, site.sources)
     try:
         resolution = resolve_function(
             scan,

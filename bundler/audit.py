@@ -24,7 +24,7 @@ from bundler.contents import FIRST_PARTY
 from bundler.digests import file_sha256
 from bundler.errors import Problem, UsageError
 from bundler.integrity import DAMAGED, zip_records
-from bundler.manifest import MANIFEST_NAME, ManifestFunction, read_manifest
+from bundler.manifest import MANIFEST_NAME, DroppedFiles, ManifestFunction, read_manifest
 
 Kind = Literal["native", "source", "data", "metadata"]
 KINDS: tuple[Kind, ...] = ("native", "source", "data", "metadata")
@@ -98,6 +98,7 @@ class FunctionAudit:
     members: tuple[Member, ...]  # sorted by size, biggest first
     distributions: tuple[DistributionShare, ...]  # sorted by size, biggest first
     savings: tuple[Saving, ...]
+    dropped: tuple[DroppedFiles, ...] = ()  # what `exclude` file patterns kept out
 
     @property
     def unzipped(self) -> int:
@@ -268,7 +269,13 @@ def _audit_function(
         )
     shares.sort(key=lambda d: (-d.weight.size, d.name))
     return FunctionAudit(
-        name, path, path.stat().st_size, tuple(members), tuple(shares), _savings(members, total)
+        name,
+        path,
+        path.stat().st_size,
+        tuple(members),
+        tuple(shares),
+        _savings(members, total),
+        entry.dropped_files,
     )
 
 

@@ -21,6 +21,7 @@ from bundler.contents import (
     collect_contents,
     first_party_files,
 )
+from bundler.declarations_read import no_declarations
 from bundler.destinations import (
     check_output_folder,
     claim_output_folder,
@@ -49,6 +50,7 @@ class FunctionBuild:
     problems: tuple[Problem, ...] = ()
     sizes: Mapping[str, int] = field(default_factory=dict)  # unzipped bytes by owner
     cached: bool = False
+    dropped: Mapping[str, tuple[int, int]] = field(default_factory=dict)  # by exclude pattern
 
     @property
     def ok(self) -> bool:
@@ -71,6 +73,8 @@ class BuildResult:
     warnings: tuple[Problem, ...]
     manifest: Path | None  # None when it could not be written
     errors: tuple[Problem, ...] = ()  # of the whole run, after the functions built
+    python_reason: str = ""  # why this interpreter (`the site's .venv`)
+    declaration_sources: tuple[str, ...] = ()  # what was read (`pyproject.toml [project]`)
 
     @property
     def ok(self) -> bool:
@@ -185,10 +189,13 @@ def _build_into(
         builds=tuple(builds),
         warnings=opened.warnings
         + _unused_declarations(opened, builds, options.shard)
+        + _undeclared_site(opened, builds)
         + cache_problems
         + tuple(notes),
         manifest=manifest,
         errors=tuple(errors),
+        python_reason=opened.choice.reason if opened.choice else "",
+        declaration_sources=opened.config.declarations.sources,
     )
 
 
@@ -235,6 +242,7 @@ def _build_function(
                     problems,
                     hit.sizes,
                     cached=True,
+                    dropped=hit.dropped,
                 )
         environment = fitter.fit(site.environment, resolution)
         contents = collect_contents(
@@ -249,8 +257,9 @@ def _build_function(
 
         bundle = packer.write_zip(contents, destination, check=check)
         sizes = contents.bytes_by_owner()
+        dropped = contents.dropped_by_pattern()
         if cache is not None and key is not None:
-            cache.store(key, bundle, sizes, late)
+            cache.store(key, bundle, sizes, late, dropped)
     except BundlerError as error:
         problems = tuple(_owned(p, function.name) for p in error.problems)
         return FunctionBuild(function.name, function, problems=tuple(warnings) + problems)
@@ -265,6 +274,7 @@ def _build_function(
         contents,
         tuple(_owned(p, function.name) for p in (*warnings, *late)),
         sizes,
+        dropped=dropped,
     )
 
 
@@ -290,6 +300,15 @@ def _unused_declarations(
                 )
             )
     return tuple(found)
+
+
+def _undeclared_site(site: Site, builds: list[FunctionBuild]) -> tuple[Problem, ...]:
+    """Once per build: a site that declares nothing, when a function ships a distribution."""
+    if site.config.declarations.sources:
+        return ()
+    if any(b.resolution and b.resolution.distributions for b in builds):
+        return (no_declarations(site.root),)
+    return ()
 
 
 def _owned(problem: Problem, function: str) -> Problem:

@@ -2,25 +2,25 @@
 
 from __future__ import annotations
 
-import re
-import sys
+import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bundler.declared import Declared, read_declared, toml_table
-
-__all__ = ["Declared", "FunctionSettings", "IncludeEntry", "SiteConfig"]
+from bundler.declarations_read import read_declared
+from bundler.declared import Declared, SiteDeclarations, read_toml, toml_table
 from bundler.errors import Problem, UsageError
 from bundler.patterns import IncludeEntry, parse_pattern
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
+__all__ = ["Declared", "FunctionSettings", "IncludeEntry", "SiteConfig"]
 
 DEFAULT_FUNCTIONS_DIR = Path("netlify", "functions")
+# Every setting a per-function table may hold, and those of [tool.bundler] itself
+# (`timeout` and `memory` are `bundle serve`'s)
+FUNCTION_KEYS = frozenset({"include", "included_files", "exclude", "schedule", "timeout", "memory"})
+TOOL_KEYS = FUNCTION_KEYS | {"functions", "runtime", "arch", "python", "dev-groups"}
+_read_toml = read_toml  # bundle serve reads its settings with it
 
 
 @dataclass(frozen=True)
@@ -45,6 +45,22 @@ class FunctionSettings:
         """Entries that are file patterns, relative to the site root (`!` ones exclude)."""
         return tuple(e for e in self.included if not _is_distribution_name(e, root))
 
+    @property
+    def excluded_distributions(self) -> tuple[str, ...]:
+        """`exclude` entries that name distributions (the runtime provides them)."""
+        return tuple(e for e in self.exclude if not is_file_pattern(e))
+
+    @property
+    def excluded_files(self) -> tuple[str, ...]:
+        """`exclude` entries that are file patterns (`**/tests/**`, `*.pyi`): files dropped
+        from every shipped distribution."""
+        return tuple(e for e in self.exclude if is_file_pattern(e))
+
+
+def is_file_pattern(entry: str) -> bool:
+    """An `exclude` entry with a `/` or a wildcard is a file pattern, not a name."""
+    return any(sign in entry for sign in "/*?[")
+
 
 def _is_distribution_name(entry: IncludeEntry, root: Path) -> bool:
     """Names come from `include` only, have no path, glob or `!` signs, and are not the name
@@ -66,20 +82,23 @@ class SiteConfig:
     functions_dir_source: str | None = None
     defaults: FunctionSettings = field(default_factory=FunctionSettings)
     functions: Mapping[str, FunctionSettings] = field(default_factory=dict)
-    declared: tuple[Declared, ...] = ()
+    declarations: SiteDeclarations = field(default_factory=SiteDeclarations)
     warnings: tuple[Problem, ...] = ()
     runtime: str | None = None
     arch: str | None = None
+    python: str | None = None  # [tool.bundler] python, relative to the root
+    dev_groups: frozenset[str] = frozenset()
 
     @classmethod
     def from_root(cls, root: Path) -> SiteConfig:
         """Read `pyproject.toml`, `netlify.toml` and requirement files under `root`."""
-        pyproject = _read_toml(root / "pyproject.toml")
-        netlify = _read_toml(root / "netlify.toml")
+        pyproject = read_toml(root / "pyproject.toml")
+        netlify = read_toml(root / "netlify.toml")
         tool = toml_table(pyproject.get("tool", {}), "tool", root / "pyproject.toml").get(
             "bundler", {}
         )
         tool = toml_table(tool, "tool.bundler", root / "pyproject.toml")
+        check_keys(tool, root / "pyproject.toml")
 
         functions_dir, functions_source, per_function = _functions_settings(root, tool, netlify)
         defaults = _settings(tool, "tool.bundler", root / "pyproject.toml")
@@ -92,26 +111,36 @@ class SiteConfig:
         _check_patterns(root, defaults, *per_function.values())
 
         warnings: list[Problem] = []
-        declared = read_declared(root, pyproject, warnings)
-        runtime, arch = tool.get("runtime"), tool.get("arch")
-        for key, value in (("runtime", runtime), ("arch", arch)):
+        runtime, arch, python = tool.get("runtime"), tool.get("arch"), tool.get("python")
+        for key, value in (("runtime", runtime), ("arch", arch), ("python", python)):
             if value is not None and not isinstance(value, str):
                 raise UsageError.of(
                     f"`tool.bundler.{key}` must be a string",
                     file=root / "pyproject.toml",
-                    hint='write e.g. runtime = "python3.12" and arch = "arm64"',
+                    hint='write e.g. runtime = "python3.12", arch = "arm64", python = ".venv"',
                 )
+        dev_groups = frozenset(
+            _strings(tool, "dev-groups", "tool.bundler", root / "pyproject.toml")
+        )
+        declarations = read_declared(root, pyproject, warnings, dev_groups)
         return cls(
             runtime=runtime,
             arch=arch,
+            python=python,
+            dev_groups=dev_groups,
             root=root,
             functions_dir=functions_dir,
             functions_dir_source=functions_source,
             defaults=defaults,
             functions=per_function,
-            declared=tuple(declared),
+            declarations=declarations,
             warnings=tuple(warnings),
         )
+
+    @property
+    def declared(self) -> tuple[Declared, ...]:
+        """Every requirement the site declares, runtime first."""
+        return self.declarations.declared
 
     def settings_for(self, name: str) -> FunctionSettings:
         """The global settings merged with those of function `name`."""
@@ -125,7 +154,13 @@ class SiteConfig:
 
     @property
     def runtime_requirements(self) -> tuple[Declared, ...]:
-        return tuple(d for d in self.declared if not d.is_dev)
+        """What the site needs at run time: its runtime requirements, not its extras."""
+        return tuple(d for d in self.declared if d.kind == "runtime")
+
+    @property
+    def extra_requirements(self) -> tuple[Declared, ...]:
+        """Runtime extras (features such as `postgres`), shipped where a function uses them."""
+        return tuple(d for d in self.declared if d.kind == "extra")
 
     @property
     def direct_runtime_requirements(self) -> tuple[Declared, ...]:
@@ -143,24 +178,6 @@ class SiteConfig:
     @property
     def dev_requirements(self) -> tuple[Declared, ...]:
         return tuple(d for d in self.declared if d.is_dev)
-
-
-def _read_toml(path: Path) -> dict[str, Any]:
-    if not path.is_file():
-        return {}
-    try:
-        with path.open("rb") as stream:
-            return tomllib.load(stream)
-    except tomllib.TOMLDecodeError as error:
-        found = re.search(r"at line (\d+)", str(error))  # no `lineno` before Python 3.14
-        line = getattr(error, "lineno", None) or (int(found.group(1)) if found else None)
-        raise UsageError.of(
-            f"invalid TOML: {error}", file=path, line=line, hint="fix the syntax of this file"
-        ) from None
-    except OSError as error:
-        raise UsageError.of(
-            f"cannot read: {error.strerror}", file=path, hint="check the file's permissions"
-        ) from None
 
 
 def _generated(path: Path) -> bool:
@@ -195,10 +212,35 @@ def _check_patterns(root: Path, *settings: FunctionSettings) -> None:
     """Every file pattern must be usable (before any work): all that are not, at once."""
     problems = []
     for one in settings:
-        for entry in one.included_patterns(root):
+        excluded = [IncludeEntry(e, one.source, "exclude") for e in one.excluded_files]
+        for entry in (*one.included_patterns(root), *excluded):
             found = parse_pattern(entry)
             if isinstance(found, Problem):
                 problems.append(found)
+    if problems:
+        raise UsageError(*problems)
+
+
+def check_keys(
+    table: Mapping[str, Any],
+    path: Path,
+    where: str = "tool.bundler",
+    known: frozenset[str] = TOOL_KEYS,
+) -> None:
+    """Every key of `table` must be a setting: a misspelled one would pass silently."""
+    problems = []
+    for key in table:
+        if key in known:
+            continue
+        close = difflib.get_close_matches(key, sorted(known), n=1)
+        hint = f"did you mean `{close[0]}`? " if close else ""
+        problems.append(
+            Problem(
+                f"unknown setting `{key}` in [{where}]",
+                file=path,
+                hint=f"{hint}the settings are {', '.join(sorted(known))}",
+            )
+        )
     if problems:
         raise UsageError(*problems)
 
@@ -255,6 +297,7 @@ def _functions_settings(
                 directory, source = value, "pyproject.toml [tool.bundler.functions] directory"
             elif isinstance(value, dict):
                 where = f"tool.bundler.functions.{name}"
+                check_keys(value, pyproject_path, where, FUNCTION_KEYS)
                 own = _settings(value, where, pyproject_path)
                 per_function[name] = _merge(name, per_function.get(name), own)
             else:

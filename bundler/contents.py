@@ -15,7 +15,7 @@ from bundler.digests import open_shipped, record_hash
 from bundler.discover import Function
 from bundler.environment import Distribution, Environment
 from bundler.errors import BundlerError, Problem, display_path
-from bundler.patterns import FilePattern, parse_pattern, unmatched
+from bundler.patterns import FilePattern, IncludeEntry, parse_pattern, unmatched
 from bundler.resolve import Resolution
 from bundler.scan import Scan
 from bundler.shippable import Root, admit, search, walk_files, within_site
@@ -41,6 +41,15 @@ class Contents:
 
     entries: tuple[Entry, ...]
     warnings: tuple[Problem, ...] = ()
+    dropped: tuple[tuple[str, Entry], ...] = ()  # (pattern, file) `exclude` left out
+
+    def dropped_by_pattern(self) -> dict[str, tuple[int, int]]:
+        """Files and bytes each `exclude` pattern kept out of the zip."""
+        found: dict[str, tuple[int, int]] = {}
+        for pattern, entry in self.dropped:
+            files, size = found.get(pattern, (0, 0))
+            found[pattern] = (files + 1, size + entry.size)
+        return found
 
     @property
     def unzipped(self) -> int:
@@ -85,6 +94,8 @@ def collect_contents(
 
     for arcname, real, info in _first_party(function, scan, site_root, problems, warnings):
         claim(Entry(arcname, real, FIRST_PARTY, info.st_size, _executable(info)))
+    exclusions = file_exclusions(function.settings.excluded_files, function.settings.source)
+    dropped: list[tuple[str, Entry]] = []
     for resolved in resolution.distributions:
         distribution = environment.distributions[resolved.name]
         found = memo.get(distribution.location) if memo is not None else None
@@ -94,11 +105,77 @@ def collect_contents(
                 memo[distribution.location] = found  # a path hashes once; a dataclass each time
         entries, own = found
         problems += [dataclasses.replace(p, function=function.name) for p in own]
+        if exclusions and entries:
+            entries, gone = _drop_files(distribution, entries, exclusions, function.name, problems)
+            dropped += gone
         for entry in entries:
             claim(entry)
     if problems:
         raise BundlerError(*problems)
-    return Contents(tuple(claimed[name] for name in sorted(claimed)), tuple(warnings))
+    kept = tuple(claimed[name] for name in sorted(claimed))
+    return Contents(kept, tuple(warnings), tuple(dropped))
+
+
+def file_exclusions(patterns: Sequence[str], source: Path | None) -> list[FilePattern]:
+    """`exclude` file patterns, matched against paths in site-packages; one without a `/`
+    matches a name at any depth (`*.pyi`), as in `.gitignore`."""
+    found = []
+    for text in patterns:
+        anywhere = text if "/" in text.rstrip("/") else f"**/{text}"
+        parsed = parse_pattern(IncludeEntry(anywhere, source, "exclude"))
+        if isinstance(parsed, FilePattern):
+            found.append(dataclasses.replace(parsed, entry=IncludeEntry(text, source, "exclude")))
+    return found
+
+
+def _drop_files(
+    distribution: Distribution,
+    entries: tuple[Entry, ...],
+    exclusions: Sequence[FilePattern],
+    function: str,
+    problems: list[Problem],
+) -> tuple[tuple[Entry, ...], list[tuple[str, Entry]]]:
+    """`entries` without the files `exclusions` match (never its `.dist-info`), with a
+    RECORD that lists exactly what is left; and each dropped file with its pattern."""
+    info = distribution.location.name + "/"
+    kept: list[Entry] = []
+    dropped: list[tuple[str, Entry]] = []
+    for entry in entries:
+        names = tuple(entry.arcname.split("/"))
+        hit = (
+            None
+            if entry.arcname.startswith(info)
+            else next((p for p in exclusions if p.matches(names)), None)
+        )
+        if hit is None:
+            kept.append(entry)
+        else:
+            dropped.append((hit.text, entry))
+    if not dropped:
+        return entries, []
+    if all(e.arcname.startswith(info) for e in kept):
+        listed = ", ".join(f'"{p.text}"' for p in exclusions)
+        problems.append(
+            Problem(
+                f"the exclude patterns {listed} drop every file of {distribution.display_name}, "
+                "which a function needs",
+                file=exclusions[0].entry.file,
+                function=function,
+                hint=f"exclude the distribution by name ({distribution.display_name}) if the "
+                "runtime provides it, or narrow the pattern",
+            )
+        )
+        return (), []
+    record = f"{info}RECORD"
+    if any(e.arcname == record for e in kept):
+        data = shipped_record(distribution, kept)
+        kept = [
+            Entry(e.arcname, e.source, e.owner, len(data), False, data)
+            if e.arcname == record
+            else e
+            for e in kept
+        ]
+    return tuple(kept), dropped
 
 
 def distribution_entries(distribution: Distribution) -> DistributionEntries:
@@ -140,8 +217,11 @@ def shipped_record(distribution: Distribution, entries: Sequence[Entry]) -> byte
     info = distribution.location.name
     shipped = {e.arcname: e for e in entries}
     installed = shipped.pop(f"{info}/RECORD")
-    with open_shipped(installed.source, installed.size) as stream:
-        text = stream.read().decode("utf-8")
+    if installed.data is not None:  # rewritten already: files are being dropped from it
+        text = installed.data.decode("utf-8")
+    else:
+        with open_shipped(installed.source, installed.size) as stream:
+            text = stream.read().decode("utf-8")
     rows = sorted(
         row for row in csv.reader(io.StringIO(text, newline="")) if row and row[0] in shipped
     )

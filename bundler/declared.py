@@ -1,44 +1,149 @@
-"""The requirements a site declares: runtime from `[project].dependencies` and
-`requirements.txt`, dev from optional dependencies, dependency groups and dev files."""
+"""The requirements a site declares, in every format real projects use, each with its role:
+runtime, a runtime extra (a feature such as `postgres`), or a dev group.
+
+The values and shared helpers live here; the readers of each format beside it:
+`declarations_pyproject` (PEP 621, PEP 735, Poetry, PDM, uv, Hatch), `declarations_files`
+(requirements files, Pipfile), `lockfiles` (uv.lock, poetry.lock, Pipfile.lock, pdm.lock),
+and `declarations_read`, which reads them all.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+import re
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
 
 from bundler.errors import Problem, UsageError
 
-RUNTIME_REQUIREMENT_FILES = ("requirements.txt", "requirements.in")
-DEV_REQUIREMENT_GLOBS = tuple(
-    pattern.format(kind=kind, suffix=suffix)
-    for kind in ("dev", "test", "tests", "lint", "docs", "typing")
-    for suffix in ("txt", "in")
-    for pattern in (
-        "requirements-{kind}.{suffix}",
-        "requirements_{kind}.{suffix}",
-        "{kind}-requirements.{suffix}",
-        "requirements/{kind}.{suffix}",
-    )
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+Kind = Literal["runtime", "extra", "dev"]
+
+# Names of optional-dependency groups, Pipenv categories and lock groups that hold dev
+# tools by convention; any other extra is a feature of the project (`postgres`, `s3`).
+DEV_GROUP_NAMES = frozenset(
+    {"dev", "test", "tests", "testing", "lint", "docs", "doc", "typing", "type", "mypy"}
+    | {"style", "format", "check", "ci", "bench"}
 )
 
 
 @dataclass(frozen=True)
 class Declared:
-    """One requirement the site declares, with where it says so."""
+    """One requirement the site declares, with where it says so and its role.
+
+    `group` is the extra's or the dev group's name; `kind` says which of them it is.
+    """
 
     requirement: Requirement
     source: str
     group: str | None = None
     file: Path | None = None
     line: int | None = None
+    kind: Kind = "runtime"
 
     @property
     def is_dev(self) -> bool:
-        return self.group is not None
+        return self.kind == "dev"
+
+    @property
+    def name(self) -> str:
+        return canonicalize_name(self.requirement.name)
+
+
+@dataclass(frozen=True)
+class Manager:
+    """The tool that manages the site's environment, for commands in hints."""
+
+    name: Literal["uv", "poetry", "pdm", "pipenv", "hatch", "pip"]
+    runtime_home: str  # where a runtime dependency is added, as hints name it
+
+    def install_extra(self, extra: str) -> str:
+        """The command that installs runtime extra `extra` into the site's environment."""
+        return {
+            "uv": f"uv sync --extra {extra}",
+            "poetry": f"poetry install -E {extra}",
+            "pdm": f"pdm install -G {extra}",
+            "pipenv": f"pipenv install --categories {extra}",
+            "hatch": f'list "{extra}" in [tool.hatch.envs.default] features',
+            "pip": f"pip install -e '.[{extra}]'",
+        }[self.name]
+
+    @property
+    def sync_command(self) -> str:
+        """The command that creates the site's environment with its requirements."""
+        return {
+            "uv": "uv sync",
+            "poetry": "poetry install",
+            "pdm": "pdm install",
+            "pipenv": "pipenv install --dev",
+            "hatch": "hatch env create",
+            "pip": "python -m venv .venv && .venv/bin/pip install "
+            + ("-r requirements.txt" if self.runtime_home == "requirements.txt" else "-e ."),
+        }[self.name]
+
+
+@dataclass(frozen=True)
+class LockGroups:
+    """What one lock file says: runtime names, each extra's and each dev group's names."""
+
+    file: Path
+    runtime: frozenset[str] = frozenset()
+    extras: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    dev: Mapping[str, frozenset[str]] = field(default_factory=dict)
+
+    def dev_only(self) -> dict[str, tuple[str, str]]:
+        """Names only dev groups bring in, each with the source and group that do."""
+        runtime = self.runtime.union(*self.extras.values())
+        found: dict[str, tuple[str, str]] = {}
+        for group, names in sorted(self.dev.items()):
+            for name in sorted(names - runtime):
+                found.setdefault(name, (f"{self.file.name} group {group}", group))
+        return found
+
+
+@dataclass(frozen=True)
+class SiteDeclarations:
+    """Everything the site declares: requirements with their roles, the sources read,
+    the project's own name and the tool that manages it."""
+
+    declared: tuple[Declared, ...] = ()
+    sources: tuple[str, ...] = ()  # "pyproject.toml [project]", "uv.lock", ...
+    project_name: str | None = None  # canonical [project].name / [tool.poetry].name
+    manager: Manager = field(default_factory=lambda: Manager("pip", "[project].dependencies"))
+    locks: tuple[LockGroups, ...] = ()
+
+
+def dev_group(name: str, dev_groups: frozenset[str]) -> bool:
+    """Whether an extra, category or lock group named `name` holds dev tools."""
+    return name.lower() in DEV_GROUP_NAMES or name in dev_groups
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """A TOML file as a table ({} when it does not exist); UsageError when it is broken."""
+    if not path.is_file():
+        return {}
+    try:
+        with path.open("rb") as stream:
+            return tomllib.load(stream)
+    except tomllib.TOMLDecodeError as error:
+        found = re.search(r"at line (\d+)", str(error))  # no `lineno` before Python 3.14
+        line = getattr(error, "lineno", None) or (int(found.group(1)) if found else None)
+        raise UsageError.of(
+            f"invalid TOML: {error}", file=path, line=line, hint="fix the syntax of this file"
+        ) from None
+    except OSError as error:
+        raise UsageError.of(
+            f"cannot read: {error.strerror}", file=path, hint="check the file's permissions"
+        ) from None
 
 
 def toml_table(value: object, key: str, path: Path) -> dict[str, Any]:
@@ -48,29 +153,33 @@ def toml_table(value: object, key: str, path: Path) -> dict[str, Any]:
     return value
 
 
-def read_declared(
-    root: Path, pyproject: Mapping[str, Any], warnings: list[Problem]
-) -> tuple[Declared, ...]:
-    """Every requirement the site declares, runtime first, in file order."""
-    declared = list(_pyproject_requirements(pyproject, root / "pyproject.toml", warnings))
-    for name in RUNTIME_REQUIREMENT_FILES:
-        declared += _requirements_file(root / name, None, warnings, set())
-    dev_files = sorted({p for g in DEV_REQUIREMENT_GLOBS for p in root.glob(g)})
-    for path in dev_files:
-        declared += _requirements_file(path, path.name, warnings, set())
-    return tuple(declared)
+def table_requirement(name: str, value: object) -> str:
+    """A requirement written as a TOML key and value (Poetry, Pipfile): `name = "^1.2"` or
+    `name = {version = "*", extras = [...], markers = "..."}`, as PEP 508 text. The version,
+    in each tool's own syntax, does not matter here: the installed one is shipped."""
+    text = name
+    if isinstance(value, dict):
+        extras = value.get("extras")
+        if isinstance(extras, list) and all(isinstance(e, str) for e in extras):
+            text += f"[{','.join(extras)}]"
+        if isinstance(value.get("markers"), str):
+            text += f"; {value['markers']}"
+    return text
 
 
-def _parse_requirement(
+def parse_requirement(
     text: str,
     source: str,
-    group: str | None,
     path: Path,
     line: int | None,
     warnings: list[Problem],
+    *,
+    kind: Kind = "runtime",
+    group: str | None = None,
 ) -> Declared | None:
+    """`text` as a Declared, or None with a warning when it is no PEP 508 requirement."""
     try:
-        return Declared(Requirement(text), source, group, path, line)
+        return Declared(Requirement(text), source, group, path, line, kind)
     except InvalidRequirement as error:
         warnings.append(
             Problem(
@@ -82,93 +191,3 @@ def _parse_requirement(
             )
         )
         return None
-
-
-def _pyproject_requirements(
-    pyproject: Mapping[str, Any], path: Path, warnings: list[Problem]
-) -> Iterator[Declared]:
-    project = toml_table(pyproject.get("project", {}), "project", path)
-    listed: list[tuple[str, str | None, object]] = [
-        ("[project].dependencies", None, project.get("dependencies", []))
-    ]
-    extras = toml_table(
-        project.get("optional-dependencies", {}), "project.optional-dependencies", path
-    )
-    listed += [(f"[project.optional-dependencies].{g}", g, v) for g, v in sorted(extras.items())]
-    groups = toml_table(pyproject.get("dependency-groups", {}), "dependency-groups", path)
-    listed += [(f"[dependency-groups].{g}", g, v) for g, v in sorted(groups.items())]
-    for source, group, items in listed:
-        if not isinstance(items, list):
-            raise UsageError.of(
-                f"{source} must be a list of requirement strings",
-                file=path,
-                hint='write it as ["requests>=2", ...]',
-            )
-        for item in items:
-            if isinstance(item, dict) and group and "include-group" in item:
-                continue  # the included group is read under its own name
-            if not isinstance(item, str):
-                raise UsageError.of(
-                    f"{source} must be a list of requirement strings, not {item!r}",
-                    file=path,
-                    hint='write it as ["requests>=2", ...]',
-                )
-            found = _parse_requirement(item, source, group, path, None, warnings)
-            if found:
-                yield found
-
-
-def _requirements_file(
-    path: Path, group: str | None, warnings: list[Problem], seen: set[Path]
-) -> list[Declared]:
-    """Requirements of a pip requirements file (pip-compile output included)."""
-    if not path.is_file() or path.resolve() in seen:
-        return []
-    seen.add(path.resolve())
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise UsageError.of(f"cannot read requirements: {error}", file=path) from None
-    found: list[Declared] = []
-    for number, line in _logical_lines(text):
-        line = line.split(" #", 1)[0].strip()
-        if not line or line.startswith("#"):
-            continue
-        if line.startswith(("-r", "--requirement")):
-            name = line.split("=", 1)[1] if "=" in line else line.split(None, 1)[-1]
-            name = name.removeprefix("-r").strip()
-            included = path.parent / name
-            if not included.is_file():
-                warnings.append(
-                    Problem(
-                        f"included requirements file {name!r} does not exist",
-                        file=path,
-                        line=number,
-                        hint="fix the path; pip would fail on it",
-                        severity="warning",
-                    )
-                )
-            found += _requirements_file(included, group, warnings, seen)
-            continue
-        if line.startswith("-"):
-            continue  # options: -c, -e, --hash, --index-url ...
-        line = line.split(" --hash", 1)[0].strip()
-        entry = _parse_requirement(line, f"{path.name}:{number}", group, path, number, warnings)
-        if entry:
-            found.append(entry)
-    return found
-
-
-def _logical_lines(text: str) -> Iterator[tuple[int, str]]:
-    """Lines joined over trailing backslashes, numbered by their first physical line."""
-    buffer, start = "", 0
-    for number, raw in enumerate(text.splitlines(), start=1):
-        if not buffer:
-            start = number
-        if raw.rstrip().endswith("\\"):
-            buffer += raw.rstrip()[:-1] + " "
-            continue
-        yield start, buffer + raw
-        buffer = ""
-    if buffer:
-        yield start, buffer

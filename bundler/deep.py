@@ -3,7 +3,7 @@ their metadata does not declare, found with modulegraph's whole-program graph.
 
 Such a zip works here only by luck: the import resolves in the build environment, where
 the missing distribution happens to be installed, and fails on Lambda. modulegraph is an
-optional dependency (`pip install 'bundler[deep]'`) and costs seconds a function.
+optional dependency (`pip install 'functions-bundler[deep]'`) and costs seconds a function.
 """
 
 from __future__ import annotations
@@ -147,7 +147,7 @@ def _modulegraph() -> Any:
     except ImportError:
         raise BundlerError.of(
             "the deep look needs modulegraph, which is not installed",
-            hint="install the extra: pip install 'bundler[deep]'",
+            hint="install the extra: pip install 'functions-bundler[deep]'",
         ) from None
 
 

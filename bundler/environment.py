@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import stat
-import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -246,26 +245,6 @@ class Environment:
 
     def top_level_modules(self) -> frozenset[str]:
         return frozenset(m for m in self.owners if "." not in m)
-
-
-def default_python(site: Path) -> Path:
-    """The active virtualenv, then `.venv` in the site root, then this interpreter."""
-    virtual_env = os.environ.get("VIRTUAL_ENV")
-    if virtual_env:
-        return python_in(Path(virtual_env))
-    venv = site / ".venv"
-    if venv.is_dir():
-        return python_in(venv)
-    return Path(sys.executable)
-
-
-def python_in(path: Path) -> Path:
-    """The interpreter of a virtualenv folder, or `path` itself when it is one."""
-    if path.is_dir():
-        for candidate in (path / "bin" / "python", path / "Scripts" / "python.exe"):
-            if candidate.exists():
-                return candidate
-    return path
 
 
 # The files of a `.dist-info` (or `.egg-info`) that reading a distribution opens

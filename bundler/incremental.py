@@ -22,7 +22,7 @@ import hashlib
 import json
 import os
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +35,7 @@ from bundler.environment import Distribution
 from bundler.errors import Problem
 from bundler.pack import Bundle
 
-CACHE_FORMAT = 3
+CACHE_FORMAT = 4
 _ENTRY_LIMIT = 16 * 1024 * 1024  # bytes: an entry is a few KB; more is not one of ours
 _SMALL = 1024 * 1024  # first-party files up to this size are hashed; larger ones by stat
 
@@ -47,6 +47,7 @@ class CachedBuild:
     bundle: Bundle
     sizes: Mapping[str, int]
     warnings: tuple[Problem, ...]
+    dropped: Mapping[str, tuple[int, int]] = field(default_factory=dict)
 
 
 class BuildCache:
@@ -112,10 +113,16 @@ class BuildCache:
             Problem(**{**w, "file": Path(w["file"]) if w["file"] else None})
             for w in entry["warnings"]
         )
-        return CachedBuild(bundle, dict(entry["sizes"]), warnings)
+        dropped = {k: (v[0], v[1]) for k, v in entry["dropped"].items()}
+        return CachedBuild(bundle, dict(entry["sizes"]), warnings, dropped)
 
     def store(
-        self, key: str, bundle: Bundle, sizes: Mapping[str, int], warnings: Iterable[Problem]
+        self,
+        key: str,
+        bundle: Bundle,
+        sizes: Mapping[str, int],
+        warnings: Iterable[Problem],
+        dropped: Mapping[str, tuple[int, int]] | None = None,
     ) -> None:
         """Remember a build; written atomically, so concurrent builds never read half.
 
@@ -131,6 +138,7 @@ class BuildCache:
             "files": bundle.files,
             "sizes": dict(sorted(sizes.items())),
             "warnings": [_problem_json(w) for w in warnings],
+            "dropped": {k: list(v) for k, v in sorted((dropped or {}).items())},
         }
         with contextlib.suppress(OSError):  # without it, the next lookup hashes the zip
             body["zipIdentity"] = _identity(bundle.path.stat())
@@ -203,7 +211,7 @@ def _well_formed(body: Any) -> bool:
     if not isinstance(body, dict) or body.get("format") != CACHE_FORMAT:
         return False
     counts = [body.get(k) for k in ("zipped", "unzipped", "files")]
-    sizes, warnings = body.get("sizes"), body.get("warnings")
+    sizes, warnings, dropped = body.get("sizes"), body.get("warnings"), body.get("dropped")
     return (
         isinstance(body.get("sha256"), str)
         and all(type(c) is int and c >= 0 for c in counts)
@@ -211,6 +219,11 @@ def _well_formed(body: Any) -> bool:
         and all(isinstance(k, str) and type(v) is int for k, v in sizes.items())
         and isinstance(warnings, list)
         and all(isinstance(w, dict) and set(w) == _PROBLEM_FIELDS for w in warnings)
+        and isinstance(dropped, dict)
+        and all(
+            isinstance(v, list) and len(v) == 2 and all(type(n) is int for n in v)
+            for v in dropped.values()
+        )
     )
 
 

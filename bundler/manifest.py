@@ -9,6 +9,7 @@ become file names in `verify`, `audit` and the build's clean-up, never paths.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -43,6 +44,15 @@ _HINT = "pass a manifest.json written by `bundle build`, or build again"
 
 
 @dataclass(frozen=True)
+class DroppedFiles:
+    """What one `exclude` file pattern kept out of a function's zip."""
+
+    pattern: str
+    files: int
+    bytes: int
+
+
+@dataclass(frozen=True)
 class ShippedDistribution:
     """A distribution in a function's zip, as the manifest lists it."""
 
@@ -71,6 +81,7 @@ class ManifestFunction:
     distributions: tuple[ShippedDistribution, ...]
     routes: tuple[Mapping[str, Any], ...] = ()  # v2 routes, zip-it-and-ship-it's shape
     excluded_routes: tuple[Mapping[str, Any], ...] = ()
+    dropped_files: tuple[DroppedFiles, ...] = ()  # by `exclude` file patterns
 
     @property
     def module(self) -> str:
@@ -100,6 +111,11 @@ class ManifestFunction:
             **(
                 {"excludedRoutes": [dict(r) for r in self.excluded_routes]}
                 if self.excluded_routes
+                else {}
+            ),
+            **(
+                {"droppedFiles": [dataclasses.asdict(d) for d in self.dropped_files]}
+                if self.dropped_files
                 else {}
             ),
         }
@@ -165,6 +181,10 @@ def manifest_document(
                 routes=tuple(r.to_json() for r in function.routes),
                 excluded_routes=tuple(
                     r.to_json(with_methods=False) for r in function.excluded_routes
+                ),
+                dropped_files=tuple(
+                    DroppedFiles(p, files, size)
+                    for p, (files, size) in sorted(built.dropped.items())
                 ),
             )
         )
@@ -342,5 +362,13 @@ def _function(item: object, where: str) -> ManifestFunction:
         routes=tuple(read_object(r, f"{at}routes[]") for r in entry.get("routes", [])),
         excluded_routes=tuple(
             read_object(r, f"{at}excludedRoutes[]") for r in entry.get("excludedRoutes", [])
+        ),
+        dropped_files=tuple(
+            DroppedFiles(
+                read_string(d, "pattern", f"{at}droppedFiles[]."),
+                read_integer(d, "files", f"{at}droppedFiles[]."),
+                read_integer(d, "bytes", f"{at}droppedFiles[]."),
+            )
+            for d in (read_object(v, f"{at}droppedFiles[]") for v in entry.get("droppedFiles", []))
         ),
     )

@@ -90,6 +90,9 @@ def json_report(result: BuildResult, root: Path) -> dict[str, Any]:
         "out": _relative(result.out, root),
         "manifest": _relative(result.manifest, root) if result.manifest else None,
         "python": str(result.environment.interpreter.executable),
+        "pythonVersion": ".".join(map(str, result.environment.interpreter.version)),
+        "pythonReason": result.python_reason,
+        "declarations": list(result.declaration_sources),
         "runtime": result.environment.target.runtime,
         "arch": result.environment.target.machine,
         "functions": [_function_json(b, root) for b in result.builds],
@@ -126,10 +129,15 @@ def _function_json(built: FunctionBuild, root: Path) -> dict[str, Any]:
                         "extras": list(d.extras),
                         "bytes": sizes.get(d.name, 0),
                         "reason": d.reason,
+                        "role": d.role.to_json(),
                     }
                     for d in built.resolution.distributions
                 ],
                 "leftOut": dict(sorted(built.resolution.left_out.items())),
+                "droppedFiles": [
+                    {"pattern": p, "files": files, "bytes": size}
+                    for p, (files, size) in sorted(built.dropped.items())
+                ],
                 "cached": built.cached,
             }
         )

@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from packaging.markers import Marker
-from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from bundler.config import FunctionSettings, SiteConfig
-from bundler.declared import Declared
+from bundler.config import FunctionSettings
 from bundler.environment import Distribution, Environment
 from bundler.errors import BundlerError, Problem
+from bundler.roles import Declarations, Role, marker_applies
 from bundler.scan import ImportSite, Scan
+
+__all__ = ["Declarations", "Edge", "Resolution", "Resolved", "Role", "marker_applies"]
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,7 @@ class Resolved:
     version: str
     extras: tuple[str, ...]
     chain: tuple[str, ...]
+    role: Role = field(default_factory=lambda: Role("undeclared"))  # from the declarations
 
     @property
     def reason(self) -> str:
@@ -55,40 +57,6 @@ class Resolution:
         return tuple(d.name for d in self.distributions)
 
 
-@dataclass(frozen=True)
-class Declarations:
-    """The site's declared requirements, closed over the environment once per run."""
-
-    runtime: frozenset[str]
-    dev: Mapping[str, str]
-    extras: Mapping[str, frozenset[str]]
-    declared_names: frozenset[str]
-
-    @classmethod
-    def from_config(cls, config: SiteConfig, environment: Environment) -> Declarations:
-        runtime_roots = config.runtime_requirements
-        runtime = _closure_names(runtime_roots, environment)
-        dev: dict[str, str] = {}
-        for declared in config.dev_requirements:
-            for name in _closure_names((declared,), environment):
-                if name not in runtime:
-                    dev.setdefault(name, f"{declared.source} ({declared.requirement})")
-        extras: dict[str, set[str]] = {}
-        base = environment.target.marker_environment()
-        for declared in runtime_roots:
-            if marker_applies(declared.requirement, (), base):
-                name = canonicalize_name(declared.requirement.name)
-                extras.setdefault(name, set()).update(declared.requirement.extras)
-        return cls(
-            runtime=frozenset(runtime),
-            dev=dev,
-            extras={k: frozenset(v) for k, v in extras.items()},
-            declared_names=frozenset(
-                canonicalize_name(d.requirement.name) for d in config.declared
-            ),
-        )
-
-
 def resolve_function(
     scan: Scan,
     settings: FunctionSettings,
@@ -101,7 +69,8 @@ def resolve_function(
     errors: list[Problem] = []
     warnings: list[Problem] = []
     left_out: dict[str, str] = {}
-    excluded: set[str] = {canonicalize_name(n) for n in settings.exclude}
+    excluded: set[str] = {canonicalize_name(n) for n in settings.excluded_distributions}
+    included = {canonicalize_name(n) for n in settings.included_distributions(site_root)}
     imports: dict[str, list[ImportSite]] = {}
     for site in scan.imports:
         if environment.is_stdlib(site.module):
@@ -113,14 +82,17 @@ def resolve_function(
             else:
                 errors.append(_missing(site, environment, declarations, function))
         for owner in owners:
-            if owner.name in declarations.dev:
+            if owner.name in declarations.dev and owner.name not in included:
                 if site.optional:
                     left_out.setdefault(owner.name, f"dev-only, imported optionally at {_at(site)}")
                 else:
                     errors.append(_dev_only(site, owner, declarations, function))
                 continue
-            if declarations.declared_names and owner.name not in declarations.runtime:
-                warnings.append(_undeclared(site, owner, function))
+            if (
+                declarations.declared_names
+                and declarations.role_of(owner.name).kind == "undeclared"
+            ):
+                warnings.append(_undeclared(site, owner, declarations, function))
             imports.setdefault(owner.name, []).append(site)
 
     roots: dict[str, str] = {}
@@ -154,6 +126,7 @@ def resolve_function(
             version=environment.distributions[name].version,
             extras=tuple(sorted(extras.get(name, ()))),
             chain=chains[name],
+            role=declarations.role_of(name),
         )
         for name in sorted(chains)
     )
@@ -228,37 +201,6 @@ def _closure(
     return chains, extras, edges
 
 
-def marker_applies(requirement: Requirement, extras: Iterable[str], base: dict[str, str]) -> bool:
-    """Whether `requirement` holds on the target `base` for any of the requested `extras`."""
-    marker: Marker | None = requirement.marker
-    if marker is None:
-        return True
-    return any(marker.evaluate({**base, "extra": extra}) for extra in ("", *extras))
-
-
-def _closure_names(roots: Iterable[Declared], environment: Environment) -> set[str]:
-    """Installed distributions reachable from declared requirements (missing ones skipped)."""
-    base = environment.target.marker_environment()
-    seen: set[str] = set()
-    queue: list[tuple[str, frozenset[str]]] = []
-    for declared in roots:
-        requirement = declared.requirement
-        if requirement.marker is None or requirement.marker.evaluate({**base, "extra": ""}):
-            queue.append((canonicalize_name(requirement.name), frozenset(requirement.extras)))
-    done: set[tuple[str, frozenset[str]]] = set()
-    while queue:
-        name, extras = queue.pop()
-        if (name, extras) in done or name not in environment.distributions:
-            continue
-        done.add((name, extras))
-        seen.add(name)
-        for requirement in environment.distributions[name].requires:
-            if marker_applies(requirement, extras, base):
-                child = (canonicalize_name(requirement.name), frozenset(requirement.extras))
-                queue.append(child)
-    return seen
-
-
 def _dev_only(
     site: ImportSite, owner: Distribution, declarations: Declarations, function: str
 ) -> Problem:
@@ -268,19 +210,21 @@ def _dev_only(
         file=site.file,
         line=site.line,
         function=function,
-        hint=f"add {owner.display_name} to [project].dependencies, or import it "
-        "only under `if TYPE_CHECKING:`",
+        hint=f"add {owner.display_name} to {declarations.manager.runtime_home}, or import "
+        "it only under `if TYPE_CHECKING:`",
     )
 
 
-def _undeclared(site: ImportSite, owner: Distribution, function: str) -> Problem:
+def _undeclared(
+    site: ImportSite, owner: Distribution, declarations: Declarations, function: str
+) -> Problem:
     return Problem(
         f"imports {site.module!r} from {owner.display_name}, which the project does "
         "not declare; it works only because something else installed it",
         file=site.file,
         line=site.line,
         function=function,
-        hint=f"add {owner.display_name} to [project].dependencies",
+        hint=f"add {owner.display_name} to {declarations.manager.runtime_home}",
         severity="warning",
     )
 
@@ -294,7 +238,21 @@ def _missing(
 ) -> Problem:
     top = site.top_level
     declared = canonicalize_name(top) in declarations.declared_names
-    if declared:
+    extra = declarations.missing_extras.get(canonicalize_name(top))
+    if extra is not None and extra.group:
+        hint = (
+            f"{extra.requirement.name} is declared in {extra.source}, a runtime extra that is "
+            f"not installed in {environment.interpreter.prefix}: install it with "
+            f"`{declarations.manager.install_extra(extra.group)}`"
+        )
+    elif environment.interpreter.prefix.resolve() == Path(sys.prefix).resolve():
+        hint = (
+            f"the site has no environment of its own, so the bundler's own Python "
+            f"({environment.interpreter.executable}) was used: create the site's environment "
+            "(python -m venv .venv, then install its requirements there) or point --python "
+            "at the one that has it"
+        )
+    elif declared:
         hint = (
             f"{top} is declared but not installed in {environment.interpreter.prefix}: "
             "install the site's requirements there"
@@ -304,7 +262,7 @@ def _missing(
         hint = f"did you mean {close[0]!r}? " if close else ""
         hint += (
             f"install the distribution that provides it into {environment.interpreter.prefix} "
-            "and add it to [project].dependencies"
+            f"and add it to {declarations.manager.runtime_home}"
         )
     return Problem(
         f"cannot find module {site.module!r} in the environment",

@@ -13,7 +13,7 @@ from packaging.utils import canonicalize_name
 from bundler.analysis import Analysis, Site, analyse_function
 from bundler.environment import Environment
 from bundler.errors import BundlerError, Problem, UsageError
-from bundler.resolve import Declarations, Edge, marker_applies
+from bundler.resolve import Declarations, Edge, Role, marker_applies
 from bundler.scan import ImportSite
 
 CHAIN_LIMIT = 20
@@ -21,7 +21,7 @@ _COUNT_LIMIT = 1000  # stop counting simple paths here: "more than" after that
 
 ReasonKind = Literal[
     "dev-only", "type-checking", "excluded", "marker", "optional-missing",
-    "not-installed", "not-imported",
+    "not-installed", "not-imported", "project",
 ]  # fmt: skip
 
 
@@ -86,6 +86,7 @@ class Explanation:
     subject: Subject
     functions: tuple[FunctionWhy, ...]
     shipped_by: tuple[str, ...]
+    role: Role | None = None  # what the site's declarations make of an installed subject
 
 
 def explain(
@@ -122,7 +123,8 @@ def explain(
         for name, result in sorted(analyses.items())
         if function is None or name == function
     ]
-    return Explanation(subject, tuple(answers), shipped_by)
+    role = site.declarations.role_of(subject.name) if subject.installed else None
+    return Explanation(subject, tuple(answers), shipped_by, role)
 
 
 def find_subject(
@@ -176,7 +178,7 @@ def _explain_function(
     name = analysis.function.name
     environment = site.environment
     settings = analysis.function.settings
-    excluded = {canonicalize_name(n) for n in settings.exclude}
+    excluded = {canonicalize_name(n) for n in settings.excluded_distributions}
     roots = _roots(site, analysis)
     shipped = {k: v for k, v in roots.items() if k not in excluded}
     if subject.name in analysis.resolution.names():
@@ -186,6 +188,9 @@ def _explain_function(
     reasons = (
         [_dev_reason(site, subject, analysis)] if subject.name in site.declarations.dev else []
     )
+    if subject.name in site.declarations.project:
+        own = "the project itself: the modules a function imports ship as first-party code"
+        reasons.append(Reason("project", own))
     typing_only = "imported only under `if TYPE_CHECKING:`: never needed at run time"
     reasons += [
         Reason("type-checking", typing_only, skipped)

@@ -432,7 +432,9 @@ def test_success_prints_the_table_on_stdout_and_progress_on_stderr(
     assert result.exit_code == 0
     *lines, last = result.stderr.splitlines()
     assert lines == [
-        f"environment: {python} (Python 3.11.{result.stderr.split('3.11.')[1].split(')')[0]})",
+        f"environment: {python} (Python 3.11.{result.stderr.split('3.11.')[1].split(')')[0]}), "
+        "--python",
+        "declarations: pyproject.toml [project]",
         "building good",
         "building other",
     ]

@@ -141,7 +141,7 @@ def test_without_modulegraph_says_which_extra(
         deep_look(tmp_path, environment)
     assert caught.value.problems[0].format() == (
         "the deep look needs modulegraph, which is not installed; "
-        "install the extra: pip install 'bundler[deep]'"
+        "install the extra: pip install 'functions-bundler[deep]'"
     )
 
 

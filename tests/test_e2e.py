@@ -237,7 +237,8 @@ def test_dev_tools_are_installed_but_never_shipped(built: Built) -> None:
         canonicalize_name(p.name[: -len(".dist-info")].rsplit("-", 1)[0])
         for p in site_packages(built.python).glob("*.dist-info")
     }
-    dev_tools = {"pytest", "black", "ruff", "mypy", "aws-lambda-typing", "bundler", "packaging"}
+    dev_tools = {"pytest", "black", "ruff", "mypy", "aws-lambda-typing", "functions-bundler"}
+    dev_tools |= {"packaging"}
     assert dev_tools | {"click"} <= installed  # so leaving them out means something
     assert {"pytest", "black", "ruff", "mypy", "aws-lambda-typing"} <= DEV_ONLY_NAMES
     never = DEV_ONLY_NAMES | dev_tools

@@ -307,7 +307,7 @@ def test_no_dev_tool_pandas_or_ujson_in_any_zip(built: Built) -> None:
     assert {"pytest", "black", "pluggy", "iniconfig", "pathspec"} <= DEV_ONLY_NAMES
     assert installed >= DEV_ONLY_NAMES  # the dev tools are really there to leave out
     assert not installed & {"pandas", "ujson"}
-    never = DEV_ONLY_NAMES | {"pandas", "ujson", "bundler"}
+    never = DEV_ONLY_NAMES | {"pandas", "ujson", "functions-bundler"}
     for entry in built.manifest["functions"]:
         shipped = zip_distributions(built.out / entry["path"])
         assert not shipped & never, entry["name"]

@@ -129,7 +129,7 @@ def test_diamond_gives_both_chains_and_other_functions_say_why_not(
     code, lines = run_why(site_root, python, "cee")
     assert code == 0
     assert lines == [
-        "cee 1.0",
+        "cee 1.0: runtime ([project].dependencies (alpha))",
         "app: shipped (2 chains)",
         "  netlify/functions/app.py:3 imports alpha -> alpha requires cee (cee>=1)",
         "  netlify/functions/app.py:4 imports beta -> beta requires cee (cee)",
@@ -146,7 +146,7 @@ def test_module_unlike_its_distribution(site_root: Path, python: Path) -> None:
     code, lines = run_why(site_root, python, "widget", "--function", "other")
     assert code == 0
     assert lines == [
-        "widget: a module of Py-Widget 1.0",
+        "widget: a module of Py-Widget 1.0: runtime ([project].dependencies (py-widget))",
         "other: shipped (1 chain)",
         "  netlify/functions/other.py:1 imports widget (Py-Widget)",
     ]
@@ -156,7 +156,7 @@ def test_dev_only_shows_the_dev_chain(site_root: Path, python: Path) -> None:
     code, lines = run_why(site_root, python, "DevHelper", "--function", "app")
     assert code == 0
     assert lines == [
-        "devhelper 1.0",
+        "devhelper 1.0: dev group dev ([project.optional-dependencies].dev (devthing>=1))",
         "app: not shipped",
         "  dev-only: from [project.optional-dependencies].dev (devthing>=1)",
         "    [project.optional-dependencies].dev (devthing>=1) -> devthing requires "
@@ -167,19 +167,19 @@ def test_dev_only_shows_the_dev_chain(site_root: Path, python: Path) -> None:
 
 def test_type_checking_excluded_marker_and_optional_missing(site_root: Path, python: Path) -> None:
     assert run_why(site_root, python, "typedpkg", "--function", "app")[1] == [
-        "typedpkg 1.0",
+        "typedpkg 1.0: not declared by the project",
         "app: not shipped",
         "  netlify/functions/app.py:13: imported only under `if TYPE_CHECKING:`: never "
         "needed at run time",
     ]
     assert run_why(site_root, python, "heavysdk", "--function", "app")[1] == [
-        "heavysdk 1.0",
+        "heavysdk 1.0: runtime ([project].dependencies (sdkwrap))",
         "app: not shipped",
         "  excluded by [tool.bundler] exclude (pyproject.toml); it would ship through:",
         "    netlify/functions/app.py:5 imports sdkwrap -> sdkwrap requires heavysdk (heavysdk)",
     ]
     assert run_why(site_root, python, "winonly", "--function", "app")[1] == [
-        "winonly 1.0",
+        "winonly 1.0: not declared by the project",
         "app: not shipped",
         "  alpha requires it only under a marker or extra that does not apply to "
         'python3.11 on linux x86_64: winonly; sys_platform == "win32"',
@@ -209,6 +209,7 @@ def test_json_document(site_root: Path, python: Path) -> None:
             "standard_library": False,
         },
         "shipped_by": ["other"],
+        "role": {"kind": "runtime", "group": None, "source": "[project].dependencies (py-widget)"},
         "functions": [
             {
                 "name": "other",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import time
@@ -56,7 +57,7 @@ _LIMITS = {"zipped": ZIPPED_LIMIT, "unzipped": UNZIPPED_LIMIT}
     is_flag=True,
     help="Also look inside the shipped distributions (modulegraph) for imports of installed "
     "distributions their metadata does not declare: zips that work here only by luck. "
-    "Seconds per function; needs bundler[deep].",
+    "Seconds per function; needs functions-bundler[deep].",
 )
 @python_option("With --deep: the environment the site was built from.")
 def audit_command(
@@ -104,7 +105,8 @@ def deep_problems(audit: SiteAudit, root: Path, python: Path | None) -> list[Pro
     """`deep_look` over each audited zip; what `[tool.bundler] exclude` drops is expected."""
     from bundler.config import SiteConfig
     from bundler.deep import deep_look
-    from bundler.environment import Environment, Interpreter, default_python, python_in
+    from bundler.environment import Environment, Interpreter
+    from bundler.interpreter_choice import default_python, python_in
 
     config = SiteConfig.from_root(root)
     interpreter = Interpreter.from_executable(python_in(python) if python else default_python(root))
@@ -112,7 +114,7 @@ def deep_problems(audit: SiteAudit, root: Path, python: Path | None) -> list[Pro
     problems: list[Problem] = []
     for function in sorted(audit.functions, key=lambda f: f.name):
         started = time.perf_counter()
-        ignore = config.settings_for(function.name).exclude
+        ignore = config.settings_for(function.name).excluded_distributions
         findings = deep_look(function.path, environment, ignore=ignore)
         elapsed = time.perf_counter() - started
         click.echo(
@@ -199,6 +201,11 @@ def _function_text(function: FunctionAudit, total: int) -> str:
         )
         if saving.action:
             lines.append(f"    add to pyproject.toml: {saving.action}")
+    if function.dropped:
+        saved = ", ".join(
+            f"{d.pattern} {d.files} files {human_size(d.bytes)}" for d in function.dropped
+        )
+        lines += ["", f"  saved by exclude patterns (unzipped): {saved}"]
     return "\n".join(lines)
 
 
@@ -321,4 +328,5 @@ def _function_document(function: FunctionAudit, root: Path) -> dict[str, Any]:
             }
             for s in function.savings
         ],
+        "droppedFiles": [dataclasses.asdict(d) for d in function.dropped],
     }

@@ -15,7 +15,10 @@ from click.decorators import FC
 from bundler.errors import Problem, display_path
 
 PROGRESS_BAR_MIN_FUNCTIONS = 4
-_PYTHON_DEFAULT = "[default: $VIRTUAL_ENV, then .venv, then this Python]"
+_PYTHON_DEFAULT = (
+    "[default: [tool.bundler] python, the site's own environment (.venv, venv, Poetry's, "
+    "Pipenv's, Hatch's), then $VIRTUAL_ENV]"
+)
 
 
 def python_option(

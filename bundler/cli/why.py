@@ -61,6 +61,8 @@ def explanation_lines(explanation: Explanation, root: Path) -> list[str]:
         lines = [f"{subject.module}: a module of {subject.display_name} {subject.version}"]
     else:
         lines = [f"{subject.display_name} {subject.version}"]
+    if explanation.role is not None:
+        lines[0] += f": {explanation.role.describe()}"
     for answer in explanation.functions:
         lines += _function_lines(answer, root)
     return lines
@@ -130,6 +132,7 @@ def json_explanation(explanation: Explanation, root: Path) -> dict[str, Any]:
             "standard_library": subject.standard_library,
         },
         "shipped_by": list(explanation.shipped_by),
+        "role": explanation.role.to_json() if explanation.role else None,
         "functions": [
             {
                 "name": answer.function,

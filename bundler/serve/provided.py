@@ -22,7 +22,7 @@ from bundler.check import RUNTIME_PROVIDED
 from bundler.contents import distribution_files
 from bundler.declared import Declared
 from bundler.environment import Environment
-from bundler.resolve import _closure_names
+from bundler.roles import closure_names
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,7 @@ class ProvidedPackages:
 def provided_names(environment: Environment) -> frozenset[str]:
     """RUNTIME_PROVIDED and everything they require, as installed in `environment`."""
     roots = [Declared(Requirement(name), "the Lambda runtime") for name in RUNTIME_PROVIDED]
-    return frozenset(_closure_names(roots, environment))
+    return frozenset(closure_names(roots, environment))
 
 
 def prepare_provided(cache: Path, environment: Environment) -> ProvidedPackages:
