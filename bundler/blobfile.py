@@ -1,8 +1,11 @@
 """One blob on disk: a header (magic, content sha256, level, crc32, sizes, and a check)
 followed by the raw deflate bytes. The same record is a blob's own file or a pack's entry.
 
-The check is sha256(the header fields before it + sha256(compressed bytes)), so a blob is
-verified without inflating it.
+The check is sha256(the header fields before it + sha256(compressed bytes)): it finds a
+blob damaged by accident without inflating it. It cannot find a forged one (anyone who can
+write the cache, say through a restored CI cache, can write a consistent header for other
+bytes), so a blob read from the cache is also inflated once per build and its content
+checked against the digest it is stored under (`inflates_to`) before it ships.
 """
 
 from __future__ import annotations
@@ -28,6 +31,30 @@ class Damaged(Exception):
 
 class Changed(Exception):
     """The bytes deflated do not hash to the digest they were deflated for."""
+
+
+def inflates_to(digest: bytes, crc: int, size: int, compressed: Iterable[bytes]) -> bool:
+    """Whether the raw deflate stream `compressed` inflates to exactly `size` bytes whose
+    sha256 is `digest` and crc32 is `crc` (read block by block, never whole)."""
+    inflater = zlib.decompressobj(-15)
+    hashed, total, check = hashlib.sha256(), 0, 0
+    try:
+        for block in compressed:
+            while block:
+                out = inflater.decompress(block, CHUNK)
+                block = inflater.unconsumed_tail
+                hashed.update(out)
+                total += len(out)
+                check = zlib.crc32(out, check)
+                if total > size:
+                    return False
+        out = inflater.flush()
+    except zlib.error:
+        return False
+    hashed.update(out)
+    total += len(out)
+    check = zlib.crc32(out, check)
+    return inflater.eof and total == size and check == crc and hashed.digest() == digest
 
 
 def deflate_blocks(

@@ -19,6 +19,7 @@ the store gives it up (`CacheFolder.fail`, one warning) and goes on without it.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import tempfile
 import threading
@@ -34,13 +35,14 @@ from bundler.blobfile import (
     Changed,
     Damaged,
     deflate_blocks,
+    inflates_to,
     make_header,
     parse_record,
     read_blob_file,
     write_blob_file,
 )
 from bundler.cachefolder import CacheFolder, ScratchFolder, remove_entry
-from bundler.digests import open_shipped
+from bundler.digests import open_regular, open_shipped
 from bundler.errors import BundlerError, Problem
 from bundler.zipwriter import Deflated
 
@@ -190,10 +192,11 @@ class BlobStore:
                     self._index = packs.read_indexes(self._root / "packs")
                 locations = self._index.get(digest, ())
             for location in locations:
-                found = self._load_packed(digest, location)
+                found = self._genuine(digest, self._load_packed(digest, location))
                 if found is not None:
                     return found
-            return self._load_file(digest)
+            own = _blob_path(self._root, digest)
+            return self._genuine(digest, self._load_file(digest), own)
         except OSError as error:
             self.cache.fail(error, Path(error.filename) if error.filename else self._root)
             return None
@@ -236,6 +239,24 @@ class BlobStore:
         if data is not None:
             return Deflated(crc, size, compressed_size, data=data)
         return Deflated(crc, size, compressed_size, path=path, offset=offset)
+
+    def _genuine(
+        self, digest: bytes, blob: Deflated | None, own_file: Path | None = None
+    ) -> Deflated | None:
+        """`blob` if it inflates to the content `digest` names; a forged or damaged one is
+        dropped (and compressed again by the caller), never shipped."""
+        if blob is None:
+            return None
+        stream = [blob.data] if blob.data is not None else _read_range(blob)
+        if inflates_to(digest, blob.crc32, blob.size, stream):
+            return blob
+        with self._lock:
+            self.stats.loaded -= 1
+            self.stats.repaired += 1
+        if own_file is not None:  # a pack's record is just not used: the pack stays
+            with contextlib.suppress(OSError):
+                remove_entry(own_file)
+        return None
 
     def _compress_bytes(self, digest: bytes, data: bytes) -> Deflated:
         compressor = zlib.compressobj(self.level, zlib.DEFLATED, -15)
@@ -330,6 +351,20 @@ class _SourceFailed(Exception):
     def __init__(self, error: OSError) -> None:
         super().__init__(error)
         self.error = error
+
+
+def _read_range(blob: Deflated) -> Iterator[bytes]:
+    """The compressed bytes of a blob kept in a file, block by block."""
+    assert blob.path is not None
+    with open_regular(blob.path, follow_symlinks=False) as stream:
+        stream.seek(blob.offset)
+        left = blob.compressed_size
+        while left > 0:
+            block = stream.read(min(CHUNK, left))
+            if not block:
+                return  # shorter than its header says: inflates_to refuses it
+            left -= len(block)
+            yield block
 
 
 def _read_blocks(path: Path) -> Iterator[bytes]:

@@ -20,7 +20,6 @@ DEFAULT_FUNCTIONS_DIR = Path("netlify", "functions")
 # (`timeout` and `memory` are `bundle serve`'s)
 FUNCTION_KEYS = frozenset({"include", "included_files", "exclude", "schedule", "timeout", "memory"})
 TOOL_KEYS = FUNCTION_KEYS | {"functions", "runtime", "arch", "python", "dev-groups"}
-_read_toml = read_toml  # bundle serve reads its settings with it
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from typing import Any, Literal
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
+from bundler.digests import NotARegularFile, open_regular
 from bundler.errors import Problem, UsageError
 
 if sys.version_info >= (3, 11):
@@ -122,6 +123,9 @@ class SiteDeclarations:
     locks: tuple[LockGroups, ...] = ()
 
 
+_TOML_LIMIT = 64 * 2**20  # bytes: settings files and lock files are far smaller
+
+
 def dev_group(name: str, dev_groups: frozenset[str]) -> bool:
     """Whether an extra, category or lock group named `name` holds dev tools."""
     return name.lower() in DEV_GROUP_NAMES or name in dev_groups
@@ -129,20 +133,47 @@ def dev_group(name: str, dev_groups: frozenset[str]) -> bool:
 
 def read_toml(path: Path) -> dict[str, Any]:
     """A TOML file as a table ({} when it does not exist); UsageError when it is broken."""
-    if not path.is_file():
-        return {}
     try:
-        with path.open("rb") as stream:
-            return tomllib.load(stream)
+        with open_regular(path) as stream:  # a FIFO would block, /dev/zero never end
+            data = stream.read(_TOML_LIMIT + 1)
+    except FileNotFoundError:
+        return {}
+    except NotARegularFile:
+        raise UsageError.of(
+            "not a regular file (a folder, pipe, device or socket)",
+            file=path,
+            hint="make it the settings file it should be, or remove it",
+        ) from None
+    except OSError as error:
+        raise UsageError.of(
+            f"cannot read: {error.strerror}", file=path, hint="check the file's permissions"
+        ) from None
+    if len(data) > _TOML_LIMIT:
+        raise UsageError.of(
+            f"larger than {_TOML_LIMIT // 2**20} MiB: not a settings file",
+            file=path,
+            hint="fix or remove this file",
+        )
+    try:
+        return tomllib.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as error:
+        raise UsageError.of(
+            f"not UTF-8 text: byte {data[error.start]:#04x} is not valid",
+            file=path,
+            line=data[: error.start].count(b"\n") + 1,
+            hint="save the file as UTF-8 (TOML files must be)",
+        ) from None
     except tomllib.TOMLDecodeError as error:
         found = re.search(r"at line (\d+)", str(error))  # no `lineno` before Python 3.14
         line = getattr(error, "lineno", None) or (int(found.group(1)) if found else None)
         raise UsageError.of(
             f"invalid TOML: {error}", file=path, line=line, hint="fix the syntax of this file"
         ) from None
-    except OSError as error:
+    except (RecursionError, MemoryError):
         raise UsageError.of(
-            f"cannot read: {error.strerror}", file=path, hint="check the file's permissions"
+            "too deeply nested for Python's TOML reader",
+            file=path,
+            hint="flatten the nested arrays or tables of this file",
         ) from None
 
 

@@ -45,6 +45,17 @@ def check_output_file(path: Path, option: str) -> None:
     hint = f"choose a path you can write for {option}"
     if path.is_dir():
         raise UsageError.of(f"cannot write {path}: it is a folder", hint=hint)
+    try:
+        found = path.stat()
+    except OSError:
+        found = None  # nothing there (or a dangling link, which the rename replaces)
+    if found is not None and not stat.S_ISREG(found.st_mode):
+        # the file is written beside it and renamed into place: a FIFO, a device such as
+        # /dev/full or /dev/stdout would be replaced by a regular file, not written to
+        raise UsageError.of(
+            f"cannot write {path}: it is not a regular file (a device, pipe or socket)",
+            hint=hint,
+        )
     reason = _unwritable_folder(path.parent, probe=f".{path.name}.")
     if reason is not None:
         raise UsageError.of(f"cannot write {path}: {reason}", hint=hint)

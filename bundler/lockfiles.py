@@ -107,7 +107,7 @@ def _poetry(path: Path, _extras: frozenset[str]) -> LockGroups | None:
     """lock-version 2.1 labels each package; "main" holds extras too (`optional = true`)."""
     lock = read_toml(path)
     version = str(lock.get("metadata", {}).get("lock-version", "1.0"))
-    if tuple(int(p) for p in version.split(".")[:2] if p.isdigit()) < (2, 1):
+    if tuple(int(p) for p in version.split(".")[:2] if p.isascii() and p.isdigit()) < (2, 1):
         return None  # no labels before Poetry 2.0
     runtime: set[str] = set()
     extras: dict[str, set[str]] = {}

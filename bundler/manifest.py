@@ -18,6 +18,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from bundler import __version__
+from bundler.digests import NotARegularFile, open_regular
 from bundler.discover import NAME_RULE
 from bundler.environment import Environment
 from bundler.errors import BundlerError, Problem, UsageError
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
     from bundler.build import FunctionBuild
 
 MANIFEST_VERSION = 1
+_MANIFEST_LIMIT = 256 * 2**20  # bytes: 2,000 functions take about 2 MiB
 MANIFEST_NAME = "manifest.json"
 KINDS = ("sync", "background", "scheduled", "event")
 _SHA256 = re.compile(r"\A[0-9a-f]{64}\Z")
@@ -215,7 +217,10 @@ def write_document(path: Path, document: Mapping[str, Any]) -> None:
 def read_manifest(path: Path) -> Manifest:
     """The manifest at `path`, every field checked; UsageError naming the file otherwise."""
     try:
-        data = path.read_bytes()
+        with open_regular(path) as stream:  # a FIFO would block, /dev/zero never end
+            data = stream.read(_MANIFEST_LIMIT + 1)
+        if len(data) > _MANIFEST_LIMIT:
+            raise _malformed(path, f"larger than {_MANIFEST_LIMIT // 2**20} MiB: not a manifest")
     except FileNotFoundError:
         raise UsageError.of(
             f"no {MANIFEST_NAME} in {path.parent}",
@@ -224,6 +229,10 @@ def read_manifest(path: Path) -> Manifest:
         ) from None
     except IsADirectoryError:
         raise _malformed(path, "this is a folder, not a manifest") from None
+    except NotARegularFile:
+        if path.is_dir():
+            raise _malformed(path, "this is a folder, not a manifest") from None
+        raise _malformed(path, "not a regular file (a pipe, device or socket)") from None
     except OSError as error:
         raise _malformed(path, f"cannot read this manifest: {error.strerror}") from None
     try:

@@ -264,6 +264,8 @@ def _tokens(pattern: str) -> list[tuple[str, str]]:
                 end += 1
             if end == index + 1:
                 raise ValueError("a ':' without a name")
+            if ("name", pattern[index + 1 : end]) in tokens:
+                raise ValueError("a name used twice")  # URLPattern refuses `/:a/:a`
             tokens.append(("name", pattern[index + 1 : end]))
             index = end
             continue

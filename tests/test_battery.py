@@ -10,7 +10,7 @@ an unlucky CI machine would, through the real CLI, and checks the promises every
 
 Real links, FIFOs and sockets; a real tmpfs in a private mount namespace; real read-only
 folders met by `nobody`; real SIGKILLs; real concurrent processes; a real `bundle serve` on
-loopback. A probe that fails on main stays here, marked xfail(strict=True) with its bug.
+loopback.
 """
 
 from __future__ import annotations
@@ -65,11 +65,6 @@ UNPRIVILEGED, WHY_NOT = can_run_unprivileged()
 needs_nobody = pytest.mark.skipif(not UNPRIVILEGED, reason=WHY_NOT)
 needs_mount = pytest.mark.skipif(not CAN_MOUNT, reason=NO_MOUNT)
 pytestmark = pytest.mark.skipif(not SYSTEM_PYTHON.exists(), reason="needs Debian's python3")
-
-
-def bug(reason: str) -> pytest.MarkDecorator:
-    """A probe that fails on main: kept, expected to fail until `reason` is fixed."""
-    return pytest.mark.xfail(strict=True, reason=reason)
 
 
 # --- the harness ----------------------------------------------------------------------------
@@ -297,10 +292,6 @@ def test_cli_mistakes_are_usage_errors_with_one_json_document(
         assert any(message.format(site=site) in m for m in messages), (case, messages)
 
 
-@bug(
-    "`bundle build --shard ²/²`: str.isdigit() accepts '²' and int() raises ValueError: a "
-    "traceback, and no JSON document (bundler/cli/build.py _shard)"
-)
 def test_cli_shard_with_a_superscript_digit_is_a_usage_error(tmp_path: Path) -> None:
     site = hostile_site(tmp_path)
     done = build(site, "--shard", "²/²", "--json")
@@ -308,19 +299,11 @@ def test_cli_shard_with_a_superscript_digit_is_a_usage_error(tmp_path: Path) -> 
     assert "'²/²' is not K/N with 1 <= K <= N (e.g. 2/4)" in done.stderr
 
 
-@bug(
-    "`bundle audit --fail-over nan` exits 0: NaN passes FloatRange(min=0, min_open=True) and "
-    "no share is ever over NaN, so the CI gate is silently off (bundler/cli/audit.py)"
-)
 def test_audit_fail_over_nan_is_a_usage_error(tmp_path: Path) -> None:
     site = built_site(tmp_path)
     checked(bundle(site, "audit", "--fail-over", "nan", "--json"), 2, as_json=True)
 
 
-@bug(
-    "`bundle audit --json` that finds a damaged zip exits 1 but prints its report without "
-    "`ok`/`exitCode`: not the failure document every command promises (bundler/cli/audit.py)"
-)
 def test_audit_json_of_a_damaged_zip_says_it_failed(tmp_path: Path) -> None:
     site = built_site(tmp_path)
     bundle_path = site / "dist" / "functions" / "hello.zip"
@@ -356,11 +339,6 @@ def test_links_in_the_output_folder_are_replaced_never_written_through(tmp_path:
     assert outputs(out) == clean_build(site, code=1)  # the links are gone, files in their place
 
 
-@bug(
-    "`manifest merge -o PATH` and `audit --html PATH` rename their file over whatever PATH "
-    "is: a FIFO is replaced by a regular file, and as root so are /dev/full and /dev/stdout "
-    "(bundler/destinations.py check_output_file)"
-)
 @pytest.mark.parametrize("command", ["manifest merge -o", "audit --html"])
 def test_an_output_file_that_is_a_fifo_is_refused_not_replaced(
     tmp_path: Path, command: str
@@ -381,11 +359,6 @@ def test_an_output_file_that_is_a_fifo_is_refused_not_replaced(
     checked(done, 2)
 
 
-@bug(
-    "a manifest.json that is a FIFO blocks build, audit, verify and manifest merge forever "
-    "(a link to /dev/zero reads without end): read_manifest reads any kind of file, unbounded "
-    "(bundler/manifest.py read_manifest)"
-)
 def test_a_manifest_that_is_a_fifo_never_blocks_a_command(tmp_path: Path) -> None:
     base = hostile_site(tmp_path / "base")
     checked(build(base), 0)
@@ -435,13 +408,19 @@ def test_a_functions_folder_linked_out_of_the_site_is_refused(tmp_path: Path) ->
 def test_config_files_that_are_fifos_never_block_the_build(tmp_path: Path) -> None:
     site = hostile_site(tmp_path)
     expected = clean_build(site)
-    names = ("netlify.toml", "requirements.txt", "requirements-dev.txt", "requirements.in",
-             "Pipfile", "Pipfile.lock", "uv.lock", "poetry.lock", "pdm.lock", ".env")  # fmt: skip
+    names = ("requirements.txt", "requirements-dev.txt", "requirements.in", "Pipfile",
+             "Pipfile.lock", "uv.lock", "poetry.lock", "pdm.lock", ".env")  # fmt: skip
     for name in names:
         os.mkfifo(site / name)  # an open() for reading would block until the timeout
     done = build(site, "--json", timeout=60)
     checked(done, 0, as_json=True)
     assert outputs(site / "dist" / "functions") == expected
+    os.mkfifo(site / "netlify.toml")  # the bundler's own settings: never silently ignored
+    done = build(site, "--json", timeout=60)
+    document = checked(done, 2, as_json=True)
+    assert [(p["file"], p["message"]) for p in document["problems"]] == [
+        ("netlify.toml", "not a regular file (a folder, pipe, device or socket)")
+    ]
 
 
 def test_a_socket_in_a_function_folder_is_never_opened(tmp_path: Path) -> None:
@@ -808,12 +787,6 @@ def forge_blob(cache: Path, real: bytes, forged: bytes) -> None:
     write_blob_file(final, digest, 6, [deflated], lambda: sizes)
 
 
-@bug(
-    "a blob in the cache is checked against its own header only (sha256 of the compressed "
-    "bytes), never against its content key: a forged blob ships another file's bytes, or, "
-    "of another size, fails the function on every build (bundler/blobs.py _load_packed, "
-    "_load_file)"
-)
 @pytest.mark.parametrize("size", ["same size", "another size"])
 def test_a_forged_blob_in_the_cache_never_ships(tmp_path: Path, size: str) -> None:
     site = hostile_site(tmp_path)
@@ -1072,15 +1045,11 @@ DEEP = {  # where the nesting is -> (files of the site, command, exit code)
         {"dist/functions/manifest.json": "[" * 100_000 + "]" * 100_000}, ["audit", "--json"], 2
     ),
 }  # fmt: skip
-TOML_BUG = bug(
-    "a deeply nested TOML file (pyproject.toml, netlify.toml) ends build, why and serve with "
-    "tomllib's RecursionError: a traceback (bundler/config.py, where tomllib.load is called)"
-)
 
 
 @pytest.mark.parametrize(
     "where",
-    [pytest.param(w, marks=TOML_BUG) if w.endswith(("toml", "for why")) else w for w in DEEP],
+    DEEP,
 )
 def test_nesting_too_deep_anywhere_is_a_clear_problem(tmp_path: Path, where: str) -> None:
     files, arguments, code = DEEP[where]
@@ -1096,14 +1065,10 @@ def test_nesting_too_deep_anywhere_is_a_clear_problem(tmp_path: Path, where: str
         assert document["problems"], document
 
 
-PAYLOAD_BUG = bug(
-    "`bundle invoke --payload @FILE` of a file nested too deeply (RecursionError) or not UTF-8 "
-    "(UnicodeDecodeError): a traceback (bundler/serve/invoke.py read_payload)"
-)
 PAYLOADS: dict[str, tuple[str | bytes | None, str]] = {
     # what the file holds (None: it is a folder) -> the start of the message
     "nested too deeply": ("[" * 100_000 + "]" * 100_000, "{file} is not JSON"),
-    "not UTF-8": (b'{"name": "\xff"}', "{file} is not JSON"),
+    "not UTF-8": (b'{"name": "\xff"}', "{file}: the payload file is not UTF-8 text"),
     "a folder": (None, "cannot read the payload file: Is a directory"),
     "a number": ("1e999", "{file} must be a JSON object or array"),
 }
@@ -1111,7 +1076,7 @@ PAYLOADS: dict[str, tuple[str | bytes | None, str]] = {
 
 @pytest.mark.parametrize(
     "case",
-    [pytest.param(c, marks=PAYLOAD_BUG) if c.startswith("n") else c for c in PAYLOADS],
+    PAYLOADS,
 )
 def test_invoke_payload_files_that_are_not_json(tmp_path: Path, case: str) -> None:
     site = hostile_site(tmp_path)
@@ -1406,12 +1371,6 @@ def test_serve_and_invoke_refuse_crafted_function_names(served: Any) -> None:
     assert "Traceback" not in served.log()[before:]
 
 
-FRAMING_BUG = bug(
-    "negative body sizes are not refused: chunk size -5 makes rfile.read raise ValueError (a "
-    "traceback in the log, the connection dropped unanswered; -1 reads until the client "
-    "leaves) and Content-Length: -1 is read as no body (bundler/serve/front.py _read_chunked, "
-    "_read_body)"
-)
 FRAMINGS: dict[str, tuple[bytes, int]] = {
     "a negative chunk size": (b"Transfer-Encoding: chunked\r\n\r\n-5\r\nabcde\r\n0\r\n\r\n", 400),
     "a chunk size that is not hex": (b"Transfer-Encoding: chunked\r\n\r\nzz\r\nab\r\n", 400),
@@ -1423,9 +1382,7 @@ FRAMINGS: dict[str, tuple[bytes, int]] = {
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(
-    "case", [pytest.param(c, marks=FRAMING_BUG) if "negative" in c else c for c in FRAMINGS]
-)
+@pytest.mark.parametrize("case", FRAMINGS)
 def test_serve_answers_malformed_and_huge_bodies(served: Any, case: str) -> None:
     framing, expected = FRAMINGS[case]
     before = len(served.log())
@@ -1437,15 +1394,7 @@ def test_serve_answers_malformed_and_huge_bodies(served: Any, case: str) -> None
     assert "Traceback" not in served.log()[before:]
 
 
-PUBLISH_BUG = bug(
-    "`bundle serve` serves a [build] publish folder that is outside the site root (a link, "
-    "'../x', an absolute path): GET /passwd answers /etc/passwd when public -> /etc "
-    "(bundler/serve/settings.py ServeConfig.from_root)"
-)
-
-
 @pytest.mark.slow
-@PUBLISH_BUG
 @pytest.mark.parametrize(
     "how", ["a link out of the site", "a path that climbs", "an absolute path"]
 )
@@ -1470,12 +1419,6 @@ def test_serve_never_publishes_a_folder_outside_the_site(
     assert started.listening or started.serve.process.returncode == 2
 
 
-REDIRECT_BUG = bug(
-    "a malformed _redirects rule is taken as it is: a placeholder used twice breaks every "
-    "request with re.error (500 and a traceback), a status '²' ends serve with a ValueError "
-    "traceback, a status 0 sends an unparsable status line (bundler/serve/redirects.py "
-    "_rule_from_line, _compile)"
-)
 RULES = {  # the _redirects line -> the path that meets it
     "a rule without a to": ("/only-from\n", "/only-from"),
     "a placeholder twice": ("/dup/:a/:a /index.html 200\n", "/dup/1/2"),
@@ -1485,9 +1428,7 @@ RULES = {  # the _redirects line -> the path that meets it
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(
-    "case", [pytest.param(c, marks=REDIRECT_BUG) if "without" not in c else c for c in RULES]
-)
+@pytest.mark.parametrize("case", RULES)
 def test_serve_skips_a_malformed_redirect_rule_with_a_warning(
     tmp_path: Path, runtime_cache: Path, case: str
 ) -> None:
@@ -1504,7 +1445,7 @@ def test_serve_skips_a_malformed_redirect_rule_with_a_warning(
         started.serve.stop()
     log = started.serve.log()
     assert "Traceback" not in log
-    assert "warning: public/_redirects:1: _redirects line 1: " in log, log
+    assert "warning: public/_redirects:1: _redirects line 1 is left out: " in log, log
 
 
 FETCH_KILL_POINTS: dict[str, Callable[[Moment], bool]] = {  # in this order: the cache warms up

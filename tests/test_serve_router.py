@@ -136,6 +136,7 @@ def test_redirect_rules_from_netlify_toml_and_the_redirects_file(tmp_path: Path)
     redirects_file = tmp_path / "_redirects"
     redirects_file.write_text(
         "# comment\n/a  /b  302\n/c  /.netlify/functions/c  200!\n/geo /x 302 Country=us\nbad\n"
+        "/store id=:id  /blog/:id  301\n/s /t ²\n/dup/:a/:a /x 200\n/z /y 0\n/w /v 200 stray\n"
     )
     toml = {
         "redirects": [
@@ -148,6 +149,7 @@ def test_redirect_rules_from_netlify_toml_and_the_redirects_file(tmp_path: Path)
     assert [(r.source, r.to, r.status, r.force, r.query) for r in rules] == [
         ("/a", "/b", 302, False, ()),
         ("/c", "/.netlify/functions/c", 200, True, ()),
+        ("/store", "/blog/:id", 301, False, (("id", ":id"),)),
         ("/api/*", "/.netlify/functions/api/:splat", 200, False, ()),
         ("/q", "/r", 301, False, (("id", ":id"),)),
     ]
@@ -157,7 +159,11 @@ def test_redirect_rules_from_netlify_toml_and_the_redirects_file(tmp_path: Path)
             "(country, language, role, cookie)",
             4,
         ),
-        ("_redirects line 5: a rule needs a `from` and a `to`", 5),
+        ("_redirects line 5 is left out: a rule needs a `from` and a `to`", 5),
+        ("_redirects line 7 is left out: '²' is not a status", 7),
+        ("_redirects line 8 is left out: `from` '/dup/:a/:a' names a placeholder twice", 8),
+        ("_redirects line 9 is left out: status 0 is not an HTTP status (100 to 599)", 9),
+        ("_redirects line 10 is left out: 'stray' is neither a status nor a condition", 10),
         (
             "netlify.toml [[redirects]] #2 is not applied locally: bundle serve does not apply "
             "rules for a host or protocol (a `from` that is not a path)",

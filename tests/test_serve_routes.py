@@ -103,6 +103,11 @@ def test_urlpattern_modifiers_groups_and_regexps(pattern: str, regex: str) -> No
             PATTERN_HINT,
         ),
         (
+            {"path": "/:a/:a"},
+            "'/:a/:a' is not a valid path according to the URLPattern specification",
+            PATTERN_HINT,
+        ),
+        (
             {"excludedPath": {"url": "/x"}},
             "Function func1 has a configuration error on 'excludedPath': Must be a string or "
             "array of strings",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
 import time
 from pathlib import Path
@@ -49,6 +50,7 @@ _LIMITS = {"zipped": ZIPPED_LIMIT, "unzipped": UNZIPPED_LIMIT}
 @click.option(
     "--fail-over",
     type=click.FloatRange(min=0, min_open=True),
+    callback=lambda _c, _p, value: _finite(value),
     metavar="PERCENT",
     help="Exit 1 when a function passes this share of either Lambda limit (for CI).",
 )
@@ -79,8 +81,23 @@ def audit_command(
     if html is not None:
         check_output_file(root / html, "--html")  # before the work, not after it
     audit = audit_site(root / (out or Path("dist", "functions")), functions)
-    if as_json:
-        click.echo(json.dumps(audit_document(audit, root), indent=2, sort_keys=True))
+    problems = list(audit.problems)
+    if deep:
+        try:
+            problems += deep_problems(audit, root, python)
+        except BundlerError as error:
+            problems += error.problems
+    if fail_over is not None:
+        problems += over_limits(audit, fail_over)
+    if as_json:  # one document with the outcome, as every command's --json
+        failed = any(p.severity == "error" for p in problems)
+        document = audit_document(audit, root)
+        document.update(
+            ok=not failed,
+            exitCode=1 if failed else 0,
+            problems=[p.to_json(root) for p in problems],
+        )
+        click.echo(json.dumps(document, indent=2, sort_keys=True))
     else:
         color = False if os.environ.get("NO_COLOR") else None
         click.echo(audit_text(audit), color=color)
@@ -90,15 +107,14 @@ def audit_command(
         except OSError as error:
             raise output_error(root / html, error, "--html") from None
         click.echo(f"wrote {display_path(root / html, root)}", err=True)
-    problems = list(audit.problems)
-    if deep:
-        try:
-            problems += deep_problems(audit, root, python)
-        except BundlerError as error:
-            problems += error.problems
-    if fail_over is not None:
-        problems += over_limits(audit, fail_over)
     finish(problems, root, as_json=as_json)
+
+
+def _finite(value: float | None) -> float | None:
+    """click's FloatRange lets `nan` and `inf` through; no share is ever over them."""
+    if value is not None and not math.isfinite(value):
+        raise click.BadParameter(f"{value} is not a number of percent (e.g. 80)")
+    return value
 
 
 def deep_problems(audit: SiteAudit, root: Path, python: Path | None) -> list[Problem]:

@@ -142,6 +142,7 @@ def _shard(value: str | None) -> tuple[int, int] | None:
     if value is None:
         return None
     index, _, count = value.partition("/")
-    if not (index.isdigit() and count.isdigit() and 1 <= int(index) <= int(count)):
+    digits = index.isascii() and count.isascii()  # "²".isdigit(), but int("²") fails
+    if not (digits and index.isdigit() and count.isdigit() and 1 <= int(index) <= int(count)):
         raise click.BadParameter(f"{value!r} is not K/N with 1 <= K <= N (e.g. 2/4)")
     return int(index), int(count)

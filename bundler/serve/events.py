@@ -158,7 +158,7 @@ def client_context(request: HttpRequest) -> str | None:
         return None
     try:
         user = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
-    except ValueError:
+    except (ValueError, RecursionError):
         return None  # not a JWT: not meant for Identity
     identity = {"url": f"{request.scheme}://{request.host}/.netlify/identity", "token": token}
     netlify = base64.b64encode(json.dumps({"identity": identity, "user": user}).encode())

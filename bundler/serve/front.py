@@ -6,6 +6,7 @@ A body over Lambda's 6 MB is refused with 413 before it is read.
 
 from __future__ import annotations
 
+import re
 import socket
 import sys
 import traceback
@@ -22,6 +23,8 @@ from bundler.serve.responses import HttpResponse, text_response
 
 Handler = Callable[[HttpRequest], HttpResponse]
 _DRAIN_LIMIT = 64 * 1024 * 1024  # a larger body is refused without reading it
+
+_HEX = re.compile(rb"[0-9A-Fa-f]{1,16}")  # a chunk size (RFC 9112 7.1)
 
 
 class FrontServer(ThreadingHTTPServer):
@@ -95,10 +98,9 @@ class _Handler(BaseHTTPRequestHandler):
             return self._read_chunked()
         if length is None:
             return None
-        try:
-            size = int(length)
-        except ValueError:
+        if not (length.isascii() and length.isdigit()):  # not "-1", "+5", "1e3" or "²"
             return text_response(400, "Bad Content-Length\n")
+        size = int(length)
         if size > MAX_PAYLOAD:
             if size <= _DRAIN_LIMIT:  # read it all, so the client can read the answer
                 for _ in range(0, size, 65536):
@@ -111,10 +113,10 @@ class _Handler(BaseHTTPRequestHandler):
         data = bytearray()
         while True:
             line = self.rfile.readline(1024)
-            try:
-                size = int(line.split(b";", 1)[0].strip() or b"0", 16)
-            except ValueError:
+            digits = line.split(b";", 1)[0].strip()
+            if not _HEX.fullmatch(digits):  # int(..., 16) takes "-5", "+5" and "0x5"
                 return text_response(400, "Bad chunked body\n")
+            size = int(digits, 16)
             if size == 0:
                 while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
                     pass  # trailers

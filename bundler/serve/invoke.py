@@ -50,10 +50,16 @@ def read_payload(text: str | None, root: Path) -> dict[str, Any] | list[Any] | N
                 file=path,
                 hint="pass --payload @FILE with a JSON file, or the JSON itself",
             ) from None
+        except UnicodeDecodeError as error:
+            raise UsageError.of(
+                f"the payload file is not UTF-8 text (byte {error.start})",
+                file=path,
+                hint="pass --payload @FILE with a JSON file, or the JSON itself",
+            ) from None
         source = str(path)
     try:
         value = json.loads(text)
-    except ValueError as error:
+    except (ValueError, RecursionError) as error:  # RecursionError: [[[[...]]]]
         raise UsageError.of(
             f"{source} is not JSON: {error}",
             hint='pass a JSON object, e.g. --payload \'{"name": "Ada"}\'',

@@ -20,6 +20,7 @@ from bundler.errors import Problem, UsageError
 REWRITE = 200
 _CONDITIONS = frozenset({"Country", "Language", "Role", "Cookie"})
 _PLACEHOLDER = re.compile(r":([A-Za-z_][A-Za-z0-9_]*)")
+_DIGITS = re.compile(r"[0-9]+")  # not str.isdigit: it takes "²", which int() refuses
 
 
 @dataclass(frozen=True)
@@ -135,38 +136,80 @@ def _rule_from_table(
         warnings.append(_skipped(where, skipped, path, None))
         return None
     pairs = tuple(sorted((query or {}).items()))
-    return Redirect(source, to, status, force, pairs, where)
+    return _checked(Redirect(source, to, status, force, pairs, where), path, None, warnings)
 
 
 def _rule_from_line(line: str, path: Path, number: int, warnings: list[Problem]) -> Redirect | None:
-    """`/from /to [status[!]] [key=value ...]`, as in a `_redirects` file."""
+    """`/from [key=value ...] /to [status[!]] [Condition=value ...]`, as in a `_redirects`
+    file: query parameters follow `from`, conditions follow the status."""
     words = line.split("#", 1)[0].split()
     if not words:
         return None
     where = f"_redirects line {number}"
-    if len(words) < 2:
+
+    def left_out(problem: str, hint: str) -> None:
         warnings.append(
             Problem(
-                f"{where}: a rule needs a `from` and a `to`",
+                f"{where} is left out: {problem}",
                 file=path,
                 line=number,
-                hint="write /from /to 200",
+                hint=hint,
                 severity="warning",
             )
         )
+
+    source, rest = words[0], words[1:]
+    query: list[str] = []
+    while rest and "=" in rest[0] and not rest[0].startswith(("/", "http://", "https://")):
+        query.append(rest.pop(0))
+    if not rest:
+        left_out("a rule needs a `from` and a `to`", "write /from /to 200")
         return None
-    source, to, rest = words[0], words[1], words[2:]
-    statuses = [w for w in rest if w.rstrip("!").isdigit()]
-    status = int(statuses[0].rstrip("!")) if statuses else 301
-    force = bool(statuses) and statuses[0].endswith("!")
-    pairs = [w.partition("=") for w in rest if "=" in w]
-    conditions = [key for key, _sep, _value in pairs if key in _CONDITIONS]
-    skipped = _unsupported(source, conditions)
+    to, rest = rest[0], rest[1:]
+    status, force = 301, False
+    if rest and "=" not in rest[0]:
+        word = rest.pop(0)
+        if not _DIGITS.fullmatch(word.rstrip("!")):
+            left_out(f"{word!r} is not a status", "write a status such as 200, 301 or 404!")
+            return None
+        status, force = int(word.rstrip("!")), word.endswith("!")
+    strays = [w for w in rest if "=" not in w]
+    if strays:
+        left_out(f"{strays[0]!r} is neither a status nor a condition", "write /from /to 200")
+        return None
+    skipped = _unsupported(source, [w.partition("=")[0] for w in rest])
     if skipped:
         warnings.append(_skipped(where, skipped, path, number))
         return None
-    query = tuple(sorted((key, value) for key, _sep, value in pairs))
-    return Redirect(source, to, status, force, query, where)
+    pairs = tuple(sorted((k, v) for k, _sep, v in (w.partition("=") for w in query)))
+    return _checked(Redirect(source, to, status, force, pairs, where), path, number, warnings)
+
+
+def _checked(
+    rule: Redirect, path: Path, line: int | None, warnings: list[Problem]
+) -> Redirect | None:
+    """`rule` when it can be applied: an HTTP status and a `from` that compiles (each
+    placeholder once); else None with a warning, so one bad rule never breaks a request."""
+    problem = None
+    if not 100 <= rule.status <= 599:
+        problem = f"status {rule.status} is not an HTTP status (100 to 599)"
+    else:
+        try:
+            _compile(rule.source)
+        except re.error:
+            problem = f"`from` {rule.source!r} names a placeholder twice"
+    if problem is None:
+        return rule
+    warnings.append(
+        Problem(
+            f"{rule.origin} is left out: {problem}",
+            file=path,
+            line=line,
+            hint="fix the rule (Netlify would refuse it at deploy time)",
+            severity="warning",
+        )
+    )
+    return None
 
 
 def _unsupported(source: str, conditions: Any) -> str | None:

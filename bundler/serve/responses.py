@@ -48,7 +48,7 @@ def from_lambda(payload: bytes, function: str) -> HttpResponse:
     """The HTTP response a handler's result (the JSON the runtime posted) stands for."""
     try:
         result = json.loads(payload)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: [[[[...]]]]
         shown = payload[:200].decode("utf-8", errors="replace")
         raise InvalidResponse(
             f"Your function response must have a numerical statusCode. You gave: {shown}"

@@ -212,7 +212,7 @@ def _error(body: bytes, error_type: str | None) -> dict[str, Any]:
     """The runtime's error document; its header's type when the body has none."""
     try:
         document = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):
         document = None
     if not isinstance(document, dict):
         document = {"errorMessage": body.decode("utf-8", errors="replace")}

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bundler.config import _read_toml
+from bundler.declared import read_toml
 from bundler.discover import Function
 from bundler.errors import Problem, UsageError
 from bundler.serve.redirects import Redirect, read_redirects
@@ -57,7 +57,7 @@ class ServeConfig:
     def from_root(cls, root: Path) -> ServeConfig:
         """UsageError for a setting that cannot be used."""
         pyproject_path, netlify_path = root / "pyproject.toml", root / "netlify.toml"
-        pyproject, netlify = _read_toml(pyproject_path), _read_toml(netlify_path)
+        pyproject, netlify = read_toml(pyproject_path), read_toml(netlify_path)
         tool = _table(
             _table(pyproject.get("tool"), "tool", pyproject_path).get("bundler"),
             "tool.bundler",
@@ -92,6 +92,14 @@ class ServeConfig:
                 hint='write publish = "public"',
             )
         folder = (root / publish).resolve() if publish else None
+        if folder is not None and not folder.is_relative_to(root.resolve()):
+            # what is published comes from the site, as what ships does (a link or `..`
+            # to /etc would serve the host's files)
+            raise UsageError.of(
+                f"`build.publish` is {folder}, outside the site",
+                file=netlify_path,
+                hint="publish a folder inside the site (copy what it needs into it)",
+            )
         environment = _table(build.get("environment"), "build.environment", netlify_path)
         redirects, warnings = read_redirects(
             netlify, netlify_path, folder / "_redirects" if folder else None
