@@ -11,6 +11,7 @@ from bundler.config import DEFAULT_FUNCTIONS_DIR, SiteConfig
 from bundler.discover import Discovery, Function, discover_functions
 from bundler.environment import Environment, Interpreter, default_python, python_in
 from bundler.errors import Problem, UsageError
+from bundler.library_imports import LibraryIndex
 from bundler.resolve import Declarations, Resolution, resolve_function
 from bundler.scan import Scan, scan_function
 from bundler.source import SourceMemo
@@ -33,6 +34,8 @@ class Site:
     target: LambdaTarget
     # main files parsed by discovery, until their scan takes them
     sources: SourceMemo = field(default_factory=SourceMemo, compare=False, repr=False)
+    # the installed libraries' own imports, read once per build (issue 10)
+    libraries: LibraryIndex | None = field(default=None, compare=False, repr=False)
 
     @classmethod
     def open(
@@ -84,6 +87,7 @@ class Site:
             discovery=discover_functions(directory, config, sources),
             target=target,
             sources=sources,
+            libraries=LibraryIndex(environment),
         )
 
     @property
@@ -138,5 +142,6 @@ def analyse_function(site: Site, function: Function) -> Analysis:
         site.declarations,
         function.name,
         site.root,
+        site.libraries,
     )
     return Analysis(function, scan, resolution)

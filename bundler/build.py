@@ -147,6 +147,8 @@ def _build_into(
     if step:
         step(0, len(functions))
     packer = Packer(folder)
+    if opened.libraries is not None:
+        opened.libraries.use_cache(folder)
     memo: dict[Path, DistributionEntries] = {}  # each distribution's files, once
     jobs = options.jobs or os.cpu_count() or 1
     try:
@@ -163,6 +165,8 @@ def _build_into(
                     step(done, len(functions))
     finally:
         packer.close()  # writes this run's new blobs: the zips are complete already
+        if opened.libraries is not None:
+            opened.libraries.close()  # the imports read from libraries, for the next build
         fitter.close()
         if folder is not None:
             folder.close()
