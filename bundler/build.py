@@ -87,12 +87,12 @@ class BuildOptions:
     shard: tuple[int, int] | None = None  # (K, N): the K-th of N shares, 1-based
     runtime: str | None = None  # None: [tool.bundler] runtime, else the --python's version
     arch: str | None = None  # None: [tool.bundler] arch, else x86_64
-    fetch_wheels: bool = False  # swap in the target's wheel for what does not fit
+    offline: bool = False  # never fetch the target's wheel for what does not fit
     compile: bool = False  # ship unchecked-hash bytecode for the target
 
     def fingerprint(self) -> list[object]:
         """The options that change a zip's bytes (for the function-level cache)."""
-        return [self.fetch_wheels, self.compile]
+        return [not self.offline, self.compile]
 
 
 def build(
@@ -136,7 +136,7 @@ def _build_into(
     cache = BuildCache(folder, options.fingerprint()) if folder else None
     fitter = Fitter(
         opened.target,
-        fetch_wheels=options.fetch_wheels,
+        fetch_wheels=not options.offline,
         cache=folder,
         compile_with=opened.environment.interpreter.executable if options.compile else None,
     )

@@ -1,5 +1,6 @@
-"""`--fetch-wheels`: the same version of a distribution, as the wheel built for the Lambda
-runtime, downloaded with pip, checked against its RECORD and unpacked into a cache.
+"""The same version of a distribution, as the wheel built for the Lambda runtime (fetched
+by default when the installed one does not fit; never with `--offline`), downloaded with
+pip, checked against its RECORD and unpacked into a cache.
 
 Nothing in the cache is trusted: a cached wheel is checked again each time it is unpacked
 (a damaged one is downloaded again), and the unpacked folder is checked against the
@@ -46,6 +47,7 @@ __all__ = [
     "DamagedWheel",
     "FetchError",
     "FetchedWheel",
+    "NoWheelError",
     "fetch_wheel",
     "newest_version_with_wheel",
     "read_unpacked",
@@ -185,6 +187,10 @@ def _pip_failed(
     )
 
 
+class NoWheelError(FetchError):
+    """The index has no wheel of that version for the target (it was asked and answered)."""
+
+
 def _no_wheel(name: str, version: str, target: LambdaTarget, index_url: str | None) -> FetchError:
     newest = newest_version_with_wheel(name, target, index_url)
     if newest is None:
@@ -194,7 +200,7 @@ def _no_wheel(name: str, version: str, target: LambdaTarget, index_url: str | No
         )
     else:
         hint = f"the newest version with one is {newest}: pin {name}=={newest}"
-    return FetchError(
+    return NoWheelError(
         Problem(
             f"{name} {version} has no wheel for {target.describe()} on the package index",
             hint=hint,
