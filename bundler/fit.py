@@ -34,7 +34,6 @@ from bundler.fetch import (
 from bundler.resolve import Resolution
 from bundler.targets import LambdaTarget
 
-
 _NEEDS = re.compile(r"it needs (glibc \d+\.\d+)")
 
 
