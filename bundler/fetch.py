@@ -17,10 +17,12 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import urllib.error
 import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import (
@@ -112,12 +114,9 @@ def newest_version_with_wheel(
     One request to the index's JSON simple API (PEP 691); yanked files, pre-releases and
     wheels whose Requires-Python excludes the runtime do not count.
     """
-    url = f"{(index_url or _index_url()).rstrip('/')}/{canonicalize_name(name)}/"
-    request = urllib.request.Request(url, headers={"Accept": "application/vnd.pypi.simple.v1+json"})
     try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            document = json.load(response)
-    except (OSError, ValueError):
+        document = _index_page(name, index_url)
+    except OSError:
         return None
     python = Version(f"{target.python[0]}.{target.python[1]}.0")
     best: Version | None = None
@@ -132,6 +131,21 @@ def newest_version_with_wheel(
         if any(target.accepts(tag) for tag in tags) and (best is None or version > best):
             best = version
     return str(best) if best is not None else None
+
+
+def _index_page(name: str, index_url: str | None) -> dict[str, Any]:
+    """The index's JSON page of `name` (PEP 691); an empty one when the index answers that
+    it has none; OSError when the index cannot be reached."""
+    url = f"{(index_url or _index_url()).rstrip('/')}/{canonicalize_name(name)}/"
+    request = urllib.request.Request(url, headers={"Accept": "application/vnd.pypi.simple.v1+json"})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            document = json.load(response)
+    except urllib.error.HTTPError:
+        return {}  # it answered: no such project (404), or no JSON page for it
+    except ValueError:
+        return {}
+    return document if isinstance(document, dict) else {}
 
 
 def _download(
@@ -192,6 +206,16 @@ class NoWheelError(FetchError):
 
 
 def _no_wheel(name: str, version: str, target: LambdaTarget, index_url: str | None) -> FetchError:
+    try:  # pip says "no matching distribution" also when it could not reach the index
+        _index_page(name, index_url)
+    except OSError as error:
+        reason = getattr(error, "reason", None) or error.strerror or error
+        return FetchError(
+            Problem(
+                f"the package index {index_url or _index_url()} cannot be reached: {reason}",
+                hint="check the network and the index (PIP_INDEX_URL), or build with --offline",
+            )
+        )
     newest = newest_version_with_wheel(name, target, index_url)
     if newest is None:
         hint = (

@@ -175,6 +175,7 @@ def _take(
 def library_roots(
     found: Iterable[LibraryImport],
     shipped: Mapping[str, object],
+    excluded: set[str],
     environment: Environment,
     dev: Mapping[str, str],
     function: str,
@@ -190,12 +191,15 @@ def library_roots(
         for owner in owners:
             if owner.name in shipped or owner.name in result.roots:
                 continue
+            reason = f"{imported.where} imports {imported.module}"
+            if owner.name in excluded:
+                result.left_out[owner.name] = f"excluded by [tool.bundler] exclude; {reason}"
+                continue
             if owner.name in dev:
                 result.left_out.setdefault(
                     owner.name, f"dev-only, imported by {importer.display_name} at "
                     f"{imported.where}")  # fmt: skip
                 continue
-            reason = f"{imported.where} imports {imported.module}"
             result.roots[owner.name] = reason
             result.warnings.append(
                 Problem(

@@ -163,23 +163,19 @@ def resolve_function(
             found = library_roots(
                 libraries.walk([*starts, *named.modules], frozenset(chains)),
                 chains,
+                excluded,
                 environment,
                 declarations.dev,
                 function,
             )
-            new = {n: r for n, r in found.roots.items() if n not in excluded}
-            left_out.update(
-                {n: "excluded by [tool.bundler] exclude" for n in found.roots if n in excluded}
-            )
-            if not new:
+            if not found.roots:
                 break
-            named.roots.update(new)
-            roots.update(new)
-            warnings += [w for w in found.warnings if w.severity == "note"]
+            named.roots.update(found.roots)
+            roots.update(found.roots)
+            warnings += found.warnings
             chains, extras, edges = _closure(
                 roots, environment, declarations, excluded, errors, left_out, function
             )
-        warnings += [w for w in found.warnings if w.severity != "note"]
         for name, reason in found.left_out.items():
             left_out.setdefault(name, reason)
     for name, reason in named.left_out.items():

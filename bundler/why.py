@@ -13,6 +13,7 @@ from packaging.utils import canonicalize_name
 from bundler.analysis import Analysis, Site, analyse_function
 from bundler.environment import Environment
 from bundler.errors import BundlerError, Problem, UsageError
+from bundler.lambda_runtime import runtime_provides
 from bundler.resolve import Declarations, Edge, marker_applies
 from bundler.scan import ImportSite
 
@@ -21,7 +22,7 @@ _COUNT_LIMIT = 1000  # stop counting simple paths here: "more than" after that
 
 ReasonKind = Literal[
     "dev-only", "type-checking", "excluded", "marker", "optional-missing",
-    "not-installed", "not-imported",
+    "not-installed", "not-imported", "left-out",
 ]  # fmt: skip
 
 
@@ -198,6 +199,12 @@ def _explain_function(
         if chains:
             source = settings.source.name if settings.source else "the configuration"
             message = f"excluded by [tool.bundler] exclude ({source}); it would ship through:"
+            if runtime_provides(subject.name):
+                runtime = environment.target.runtime
+                message = (
+                    f"provided by the {runtime} runtime, excluded in {source}; it would ship "
+                    "through:"
+                )
             reasons.append(Reason("excluded", message, chains=chains))
     for edge in unmet if subject.installed else ():
         if edge.child == subject.name:
@@ -216,6 +223,11 @@ def _explain_function(
             if found.optional and _matches(found, subject, environment)
         ]
         reasons.append(Reason("not-installed", _not_installed(site, subject)))
+    elif subject.name in analysis.resolution.left_out and not reasons:
+        message = analysis.resolution.left_out[subject.name]
+        if runtime_provides(subject.name):
+            message = f"provided by the {environment.target.runtime} runtime; {message}"
+        reasons.append(Reason("left-out", message))
     elif not reasons or reasons[-1].kind == "dev-only":
         elsewhere = f"shipped by {', '.join(shipped_by)}" if shipped_by else "no function ships it"
         reasons.append(Reason("not-imported", f"not imported by this function ({elsewhere})"))
@@ -233,6 +245,8 @@ def _not_installed(site: Site, subject: Subject) -> str:
 def _roots(site: Site, analysis: Analysis) -> dict[str, Chain]:
     """Where a function's chains start: the distributions it imports, then `include`."""
     roots = {n: Chain(n, "import", s) for n, s in sorted(analysis.resolution.imports.items())}
+    for name, reason in sorted(analysis.resolution.named.items()):  # loaded by name
+        roots.setdefault(name, Chain(name, reason))
     for entry in analysis.function.settings.included_distributions(site.root):
         name = canonicalize_name(entry)
         if name in site.environment.distributions:
