@@ -240,12 +240,12 @@ def _build_function(
                     hit.sizes,
                     cached=True,
                 )
-        environment = fitter.fit(site.environment, resolution)
+        environment, fitted = fitter.fit(site.environment, resolution)
         contents = collect_contents(
             function, analysis.scan, resolution, environment, site.root, memo
         )
         contents, notes = fitter.add_bytecode(contents)
-        late = [*contents.warnings, *notes]
+        late = [*fitted, *contents.warnings, *notes]
         late += check_unzipped(contents, function.name, function.main_file)
 
         def check(zipped: int) -> None:

@@ -61,9 +61,12 @@ class Fitter:
         self._fitted: dict[str, tuple[Distribution, tuple[Problem, ...]]] = {}
         self._bytecode: dict[tuple[str, Path], bytes | None] = {}
 
-    def fit(self, environment: Environment, resolution: Resolution) -> Environment:
+    def fit(
+        self, environment: Environment, resolution: Resolution
+    ) -> tuple[Environment, tuple[Problem, ...]]:
         """`environment` with every shipped distribution replaced by one that fits the
-        target; raises BundlerError naming each one that does not (and cannot be fetched)."""
+        target, and the warnings and notes (one per wheel swapped); raises BundlerError
+        naming each one that does not fit (and cannot be fetched)."""
         replaced: dict[str, Distribution] = {}
         problems: list[Problem] = []
         for resolved in resolution.distributions:
@@ -80,10 +83,9 @@ class Fitter:
         if any(p.severity == "error" for p in problems):
             raise BundlerError(*problems)
         if not replaced:
-            return environment
-        return dataclasses.replace(
-            environment, distributions={**environment.distributions, **replaced}
-        )
+            return environment, tuple(problems)
+        fitted = {**environment.distributions, **replaced}
+        return dataclasses.replace(environment, distributions=fitted), tuple(problems)
 
     def _fit_one(self, installed: Distribution) -> tuple[Distribution, tuple[Problem, ...]]:
         """The installed distribution when it fits; else the same version's wheel for the

@@ -230,7 +230,9 @@ def test_every_function_answers_from_its_zip(built: tuple[Path, Path]) -> None:
 def test_what_each_zip_holds(built: tuple[Path, Path]) -> None:
     out = built[0] / "dist" / "functions"
     assert zip_distributions(out / "meta.zip") == {"metalib"}
-    assert {"catalog/data/items.json", "catalog/__init__.py"} <= set(zip_names(out / "resources.zip"))
+    assert {"catalog/data/items.json", "catalog/__init__.py"} <= set(
+        zip_names(out / "resources.zip")
+    )
     assert {"emails/__init__.py", "emails/templates/welcome.txt"} <= set(
         zip_names(out / "getdata.zip")
     )
