@@ -283,7 +283,7 @@ def test_why_an_excluded_runtime_package_is_not_shipped(built: tuple[Path, Path]
 
 def test_a_library_import_is_noted_with_its_file_and_line(built: tuple[Path, Path]) -> None:
     site, python = built
-    _code_, _out, err = bundle(site, "build", "--python", str(python), "--no-cache")
+    _exit, _out, err = bundle(site, "build", "--python", str(python), "--no-cache")
     notes = sorted(line for line in err.splitlines() if line.startswith("note:"))
     assert [n.split("site-packages/", 1)[1] for n in notes] == [
         "connector/__init__.py:1: connector/__init__.py:1 imports hiddendrv at module level, "
