@@ -15,7 +15,7 @@ from bundler.environment import Environment
 from bundler.errors import BundlerError, Problem, UsageError
 from bundler.lambda_runtime import runtime_provides
 from bundler.resolve import Declarations, Edge, marker_applies
-from bundler.scan import ImportSite
+from bundler.scan import ImportSite, NamedFirstParty
 
 CHAIN_LIMIT = 20
 _COUNT_LIMIT = 1000  # stop counting simple paths here: "more than" after that
@@ -36,6 +36,7 @@ class Subject:
     version: str | None
     module: str | None = None
     standard_library: bool = False
+    first_party: bool = False  # a first-party module or package loaded by name
 
     @property
     def installed(self) -> bool:
@@ -113,6 +114,10 @@ def explain(
     subject = find_subject(site.environment, query, done, site.declarations)
     if subject.standard_library:
         return Explanation(subject, (), ())
+    if subject.first_party:
+        from bundler.why_first_party import explain_first_party  # it builds on this module
+
+        return explain_first_party(subject, done, function)
     shipped_by = tuple(
         sorted(a.function.name for a in done if subject.name in a.resolution.names())
     )
@@ -153,6 +158,8 @@ def find_subject(
         )
     if environment.is_stdlib(module):
         return Subject(query, module, module, None, module, standard_library=True)
+    if any(names_first_party(n, module) for a in analyses for n in a.scan.named):
+        return Subject(query, module, module, None, module, first_party=True)
     imported = any(
         module in (s.module, s.top_level)
         for a in analyses
@@ -359,3 +366,9 @@ def _matches(site: ImportSite, subject: Subject, environment: Environment) -> bo
 def _display(environment: Environment, name: str) -> str:
     found = environment.distributions.get(name)
     return found.display_name if found else name
+
+
+def names_first_party(named: NamedFirstParty, query: str) -> bool:
+    """Whether `query` is the first-party module or package that `named` loads."""
+    package = named.package.name if named.package is not None else None
+    return query in (named.module, named.use.name, package)

@@ -291,3 +291,90 @@ def test_a_library_import_is_noted_with_its_file_and_line(built: tuple[Path, Pat
         "sdklib/adapter.py:1: sdklib/adapter.py:1 imports hiddendep at module level, which "
         "sdklib does not declare: hiddendep ships",
     ]
+
+
+@pytest.mark.parametrize(
+    ("name", "function", "chain"),
+    [
+        ("polls", "app", "settings.py:1 names INSTALLED_APPS 'polls'"),
+        ("catalog", "resources", '__init__.py:3 reads its files: files("catalog")'),
+        ("emails", "getdata", 'getdata.py:3 reads its files: get_data("emails")'),
+    ],
+)
+def test_why_a_first_party_package_named_by_a_string_ships_whole(
+    built: tuple[Path, Path], name: str, function: str, chain: str
+) -> None:
+    site, python = built
+    code, out, _err = bundle(site, "why", name, "--function", function, "--python", str(python))
+    assert code == 0
+    assert out.splitlines() == [
+        f"{name}: first-party code, loaded by name",
+        f"{function}: shipped (1 chain)",
+        f"  {chain}: the package {name}/ ships whole (its data files and every module)",
+    ]
+
+
+def test_a_string_naming_an_undeclared_distribution_ships_nothing(
+    tmp_path: Path, built: tuple[Path, Path]
+) -> None:
+    _site, python = built
+    site = write_tree(
+        tmp_path / "site",
+        {
+            "pyproject.toml": '[project]\nname = "s"\nversion = "1"\ndependencies = ["metalib"]\n',
+            "netlify/functions/fn.py": "import metalib\n\nMIDDLEWARE = ['applib.middleware.X']\n"
+            + HANDLER.replace("BODY", "'ok'"),
+        },
+    )
+    explanation = explain(Site.open(site, python=python), "applib", "fn")
+    [answer] = explanation.functions
+    assert (answer.shipped, [r.message for r in answer.reasons]) == (
+        False,
+        [
+            "named by a string at fn.py:3 (MIDDLEWARE 'applib.middleware.X'), but not "
+            "declared as a runtime dependency"
+        ],
+    )
+
+
+def test_a_database_url_whose_driver_is_not_installed_is_an_error(
+    tmp_path: Path, built: tuple[Path, Path]
+) -> None:
+    _site, python = built
+    site = write_tree(
+        tmp_path / "site",
+        {
+            "pyproject.toml": '[project]\nname = "s"\nversion = "1"\n'
+            'dependencies = ["sqlalchemy"]\n',
+            "netlify/functions/fn.py": "from sqlalchemy import create_engine\n\n"
+            "engine = create_engine('mysql+pymysql://u@localhost/db')\n" + HANDLER,
+        },
+    )
+    code, _out, err = bundle(site, "build", "--python", str(python), "--no-cache")
+    assert code == 1
+    [error] = [line for line in err.splitlines() if line.startswith("error:")]
+    assert error == (
+        "error: netlify/functions/fn.py:3: the database URL mysql+pymysql:// loads the driver "
+        "module 'pymysql', which is not installed; install pymysql (pip install 'pymysql') "
+        "and add it to [project].dependencies"
+    )
+
+
+def test_a_metadata_lookup_by_a_variable_is_a_warning(
+    tmp_path: Path, built: tuple[Path, Path]
+) -> None:
+    _site, python = built
+    site = write_tree(
+        tmp_path / "site",
+        {
+            "pyproject.toml": '[project]\nname = "s"\nversion = "1"\n',
+            "netlify/functions/fn.py": "from importlib.metadata import version\n\n"
+            "NAME = 'metalib'\nBODY = version(NAME)\n" + HANDLER,
+        },
+    )
+    _exit, _out, err = bundle(site, "build", "--python", str(python), "--no-cache")
+    assert (
+        "warning: netlify/functions/fn.py:4: version(...): cannot tell which distribution's "
+        "metadata it reads: its argument is not a literal; if it names a distribution or a "
+        "package the function needs, add it to [tool.bundler] include"
+    ) in err.splitlines()
