@@ -29,11 +29,12 @@ from bundler.errors import BundlerError, Problem
 from bundler.imports import file_imports
 from bundler.source import parse_source
 
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 FOLDER = "libraries"
 _ENTRY_LIMIT = 64 * 1024 * 1024  # bytes: a distribution's entry is at most a few MB
-# (module, names, line) of one import statement, the module absolute
-Found = tuple[str, tuple[str, ...], int]
+# (module, names, line, how) of one import statement, the module absolute; how: "" at module
+# level and unguarded (followed), "guarded" (try/except ImportError), "lazy" (in a function)
+Found = tuple[str, tuple[str, ...], int, str]
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,7 @@ class LibraryImport:
     line: int
     module: str
     names: tuple[str, ...] = ()
+    how: str = ""  # "", "guarded" or "lazy": only "" is followed and shipped
 
     @property
     def where(self) -> str:
@@ -89,10 +91,11 @@ class LibraryIndex:
                 if found is None or found[0] not in shipped:
                     continue
                 owner, path, arcname = found
-                for imported, names, line in self._imports_of(owner, name, path):
-                    yield LibraryImport(owner, arcname, line, imported, names)
-                    queue.append(imported)
-                    queue.extend(f"{imported}.{n}" for n in names if n != "*")
+                for imported, names, line, how in self._imports_of(owner, name, path):
+                    yield LibraryImport(owner, arcname, line, imported, names, how)
+                    if not how:
+                        queue.append(imported)
+                        queue.extend(f"{imported}.{n}" for n in names if n != "*")
 
     def close(self) -> None:
         """Write the cache files of distributions whose modules were parsed this build."""
@@ -164,7 +167,8 @@ class LibraryIndex:
                 return {}
             return {
                 str(module): [
-                    (str(m), tuple(str(n) for n in names), int(line)) for m, names, line in rows
+                    (str(m), tuple(str(n) for n in names), int(line), str(how))
+                    for m, names, line, how in rows
                 ]
                 for module, rows in document["modules"].items()
             }
@@ -195,7 +199,7 @@ def _module_name(arcname: str) -> str | None:
 
 
 def _module_imports(module: str, path: Path) -> list[Found]:
-    """The module-level, unguarded imports of the module at `path`, absolute."""
+    """The imports of the module at `path`, absolute, each with how it is made."""
     try:
         parsed = parse_source(path)
     except BundlerError:
@@ -204,8 +208,9 @@ def _module_imports(module: str, path: Path) -> list[Found]:
     found: list[Found] = []
     ignored: list[Problem] = []
     for site in file_imports(parsed, ignored):
-        if site.optional or site.in_function or site.type_checking:
+        if site.type_checking:
             continue
+        how = "lazy" if site.in_function else "guarded" if site.optional else ""
         level = len(site.module) - len(site.module.lstrip("."))
         name = site.module
         if level:
@@ -216,5 +221,5 @@ def _module_imports(module: str, path: Path) -> list[Found]:
             rest = site.module[level:]
             name = ".".join([*base, rest] if rest else base)
         if name and name != "__future__":
-            found.append((name, tuple(site.names), site.line))
+            found.append((name, tuple(site.names), site.line, how))
     return found

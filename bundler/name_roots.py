@@ -191,6 +191,15 @@ def library_roots(
         for owner in owners:
             if owner.name in shipped or owner.name in result.roots:
                 continue
+            if imported.how:  # the library copes without it, or imports it when called
+                how = "under try/except ImportError" if imported.how == "guarded" else (
+                    "inside a function")  # fmt: skip
+                result.left_out.setdefault(
+                    owner.name,
+                    f"{imported.where} imports {imported.module} only {how}: a library's "
+                    "import ships only when it is at module level and unguarded",
+                )
+                continue
             reason = f"{imported.where} imports {imported.module}"
             if owner.name in excluded:
                 result.left_out[owner.name] = f"excluded by [tool.bundler] exclude; {reason}"

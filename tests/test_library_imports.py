@@ -26,9 +26,12 @@ def test_a_distribution_outside_the_shipped_ones_is_not_entered(site_environment
     assert index.parsed == 1
 
 
-def test_guarded_imports_are_not_followed(site_environment: Any) -> None:
+def test_guarded_imports_are_reported_as_such_and_not_followed(site_environment: Any) -> None:
     index = LibraryIndex(site_environment)  # webthing imports cryptolib under try/except
-    assert list(index.walk(["webthing"], frozenset({"webthing", "cryptolib"}))) == []
+    assert list(index.walk(["webthing"], frozenset({"webthing", "cryptolib"}))) == [
+        LibraryImport("webthing", "webthing/__init__.py", 2, "cryptolib", (), "guarded")
+    ]
+    assert index.parsed == 1
 
 
 def test_a_warm_walk_parses_nothing(site_environment: Any, tmp_path: Path) -> None:

@@ -378,3 +378,26 @@ def test_a_metadata_lookup_by_a_variable_is_a_warning(
         "metadata it reads: its argument is not a literal; if it names a distribution or a "
         "package the function needs, add it to [tool.bundler] include"
     ) in err.splitlines()
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        (
+            "optdep",
+            "adapter.py:4 imports optdep only under try/except ImportError: a library's import "
+            "ships only when it is at module level and unguarded",
+        ),
+        (
+            "lazydep",
+            "adapter.py:10 imports lazydep only inside a function: a library's import ships "
+            "only when it is at module level and unguarded",
+        ),
+    ],
+)
+def test_why_a_guarded_or_lazy_library_import_is_not_shipped(
+    built: tuple[Path, Path], name: str, message: str
+) -> None:
+    site, python = built
+    [answer] = explain(Site.open(site, python=python), name, "sdk").functions
+    assert (answer.shipped, [r.message for r in answer.reasons]) == (False, [f"sdklib/{message}"])
