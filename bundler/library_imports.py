@@ -54,6 +54,10 @@ class LibraryImport:
         return f"{self.path}:{self.line}"
 
 
+# an import, and the distributions that own what it imports (none: the standard library)
+Edge = tuple[LibraryImport, tuple[str, ...]]
+
+
 class LibraryIndex:
     """The modules of one environment's distributions and their module-level imports,
     shared by every function of a build (safe across its threads)."""
@@ -67,35 +71,56 @@ class LibraryIndex:
         self._imports: dict[str, dict[str, list[Found]]] = {}  # dist -> module -> imports
         self._loaded: set[str] = set()  # distributions whose cache file was read
         self._changed: set[str] = set()  # distributions with modules parsed this build
+        self._walked: dict[str, tuple[tuple[Edge, ...], tuple[str, ...]]] = {}
         self.parsed = 0  # modules parsed this build (the cost the cache saves)
 
     def use_cache(self, cache: CacheFolder | None) -> None:
         """Keep what is parsed in `cache` (read now, written by `close`)."""
         self.cache = cache
 
-    def walk(self, modules: Iterable[str], shipped: frozenset[str]) -> Iterator[LibraryImport]:
-        """Every module-level, unguarded import in the modules of `shipped` distributions
-        that `modules` reach through such imports (a module of a distribution outside
-        `shipped` is reported by the import that names it, and not entered)."""
-        queue = list(modules)
+    def walk(self, modules: Iterable[str], shipped: frozenset[str]) -> Iterator[Edge]:
+        """Every import in the modules of `shipped` distributions that `modules` reach
+        through module-level, unguarded imports (a module of a distribution outside
+        `shipped` is reported by the import that names it, and not entered), with the
+        distributions that own what it imports (none for the standard library)."""
+        queue = list(_with_parents(modules))
         seen: set[str] = set()
         while queue:
-            module = queue.pop()
-            parts = module.split(".")
-            for end in range(1, len(parts) + 1):  # a submodule runs its parents first
-                name = ".".join(parts[:end])
-                if name in seen:
-                    continue
-                seen.add(name)
-                found = self._module_file(name)
-                if found is None or found[0] not in shipped:
-                    continue
-                owner, path, arcname = found
-                for imported, names, line, how in self._imports_of(owner, name, path):
-                    yield LibraryImport(owner, arcname, line, imported, names, how)
-                    if not how:
-                        queue.append(imported)
-                        queue.extend(f"{imported}.{n}" for n in names if n != "*")
+            name = queue.pop()
+            if name in seen:
+                continue
+            seen.add(name)
+            found = self._module_file(name)
+            if found is None or found[0] not in shipped:
+                continue
+            edges, following = self._edges(name, *found)
+            yield from edges
+            queue.extend(following)
+
+    def _edges(
+        self, module: str, owner: str, path: Path, arcname: str
+    ) -> tuple[tuple[Edge, ...], tuple[str, ...]]:
+        """A module's imports as edges, and the modules its unguarded ones load; worked
+        out once per build (every function that reaches the module walks them)."""
+        known = self._walked.get(module)
+        if known is not None:
+            return known
+        edges = []
+        following: list[str] = []
+        for imported, names, line, how in self._imports_of(owner, module, path):
+            found = LibraryImport(owner, arcname, line, imported, names, how)
+            if self.environment.is_stdlib(imported):
+                owners: tuple[str, ...] = ()
+            else:
+                owners = tuple(d.name for d in self.environment.owners_of(imported, names))
+            edges.append((found, owners))
+            if not how:
+                following.append(imported)
+                following.extend(f"{imported}.{n}" for n in names if n != "*")
+        loaded = tuple(m for m in _with_parents(following) if self._module_file(m) is not None)
+        result = (tuple(edges), loaded)
+        self._walked[module] = result  # a race only works it out twice
+        return result
 
     def close(self) -> None:
         """Write the cache files of distributions whose modules were parsed this build."""
@@ -184,6 +209,16 @@ class LibraryIndex:
             return None
         name = f"{distribution.name}-{distribution.version}-{record}.json"
         return self.cache.path / FOLDER / name.replace("/", "_")
+
+
+def _with_parents(modules: Iterable[str]) -> list[str]:
+    """`a.b.c` -> `a`, `a.b`, `a.b.c`: importing a submodule runs its parents first."""
+    found: dict[str, None] = {}
+    for module in modules:
+        parts = module.split(".")
+        for end in range(1, len(parts) + 1):
+            found.setdefault(".".join(parts[:end]))
+    return list(found)
 
 
 def _module_name(arcname: str) -> str | None:

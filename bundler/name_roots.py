@@ -15,7 +15,7 @@ from packaging.utils import canonicalize_name
 from bundler.database_urls import DJANGO_ENGINES, Dialects
 from bundler.environment import Distribution, Environment
 from bundler.errors import Problem
-from bundler.library_imports import LibraryImport
+from bundler.library_imports import Edge, LibraryImport
 from bundler.loaded_by_name import NameUse
 
 _EXTRA = re.compile(r"""extra\s*==\s*["']([^"']+)["']""")
@@ -173,7 +173,7 @@ def _take(
 
 
 def library_roots(
-    found: Iterable[LibraryImport],
+    found: Iterable[Edge],
     shipped: Mapping[str, object],
     excluded: set[str],
     environment: Environment,
@@ -183,14 +183,12 @@ def library_roots(
     """The distributions that imports inside shipped libraries need and that nothing
     ships yet, each with a note naming the library's file and line."""
     result = NamedRoots()
-    for imported in found:
-        if environment.is_stdlib(imported.module):
-            continue  # the standard library
-        importer = environment.distributions[imported.importer]
-        owners = environment.owners_of(imported.module, imported.names)
-        for owner in owners:
-            if owner.name in shipped or owner.name in result.roots:
+    for imported, names in found:
+        for name in names:
+            if name in shipped or name in result.roots:
                 continue
+            owner = environment.distributions[name]
+            importer = environment.distributions[imported.importer]
             if imported.how:  # the library copes without it, or imports it when called
                 how = "under try/except ImportError" if imported.how == "guarded" else (
                     "inside a function")  # fmt: skip

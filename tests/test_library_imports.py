@@ -15,21 +15,26 @@ def test_a_reached_module_s_imports_are_reported_with_file_and_line(
 ) -> None:
     index = LibraryIndex(site_environment)
     found = list(index.walk(["runtimelib"], frozenset({"runtimelib", "sharedlib"})))
-    assert found == [LibraryImport("runtimelib", "runtimelib/__init__.py", 1, "sharedlib")]
+    assert found == [
+        (LibraryImport("runtimelib", "runtimelib/__init__.py", 1, "sharedlib"), ("sharedlib",))
+    ]
     assert index.parsed == 2  # runtimelib, then sharedlib, which it reaches
 
 
 def test_a_distribution_outside_the_shipped_ones_is_not_entered(site_environment: Any) -> None:
     index = LibraryIndex(site_environment)
     found = list(index.walk(["runtimelib"], frozenset({"runtimelib"})))
-    assert [f.module for f in found] == ["sharedlib"]
+    assert [(f.module, owners) for f, owners in found] == [("sharedlib", ("sharedlib",))]
     assert index.parsed == 1
 
 
 def test_guarded_imports_are_reported_as_such_and_not_followed(site_environment: Any) -> None:
     index = LibraryIndex(site_environment)  # webthing imports cryptolib under try/except
     assert list(index.walk(["webthing"], frozenset({"webthing", "cryptolib"}))) == [
-        LibraryImport("webthing", "webthing/__init__.py", 2, "cryptolib", (), "guarded")
+        (
+            LibraryImport("webthing", "webthing/__init__.py", 2, "cryptolib", (), "guarded"),
+            ("cryptolib",),
+        )
     ]
     assert index.parsed == 1
 
@@ -57,5 +62,5 @@ def test_a_damaged_cache_file_is_parsed_again(site_environment: Any, tmp_path: P
     again = LibraryIndex(site_environment)
     again.use_cache(CacheFolder(tmp_path))
     found = list(again.walk(["runtimelib"], frozenset({"runtimelib", "sharedlib"})))
-    assert [f.module for f in found] == ["sharedlib"]
+    assert [f.module for f, _owners in found] == ["sharedlib"]
     assert again.parsed == 2
