@@ -217,11 +217,13 @@ def _named_roots(
     """What the function loads by name (hook of issue 10; nothing without `libraries`)."""
     if libraries is None:
         return NamedRoots()
-    runtime = declarations.runtime
-    if not declarations.declared_names:  # a site that declares nothing: what is installed
-        runtime = frozenset(environment.distributions) - frozenset(declarations.dev)
     return roots_by_name(
-        scan.loads, environment, runtime, declarations.dev, libraries.dialects, function
+        scan.loads,
+        environment,
+        declarations.runtime,
+        declarations.dev,
+        libraries.dialects,
+        function,
     )
 
 
