@@ -72,6 +72,7 @@ class LibraryIndex:
         self._loaded: set[str] = set()  # distributions whose cache file was read
         self._changed: set[str] = set()  # distributions with modules parsed this build
         self._walked: dict[str, tuple[tuple[Edge, ...], tuple[str, ...]]] = {}
+        self._parsing: dict[str, threading.Event] = {}  # modules a thread is parsing now
         self.parsed = 0  # modules parsed this build (the cost the cache saves)
 
     def use_cache(self, cache: CacheFolder | None) -> None:
@@ -165,18 +166,36 @@ class LibraryIndex:
         return self._files.get(module)
 
     def _imports_of(self, owner: str, module: str, path: Path) -> list[Found]:
+        """The module's imports: cached, or parsed once (a thread that wants a module
+        another thread is parsing waits for it rather than parsing it too)."""
         with self._lock:
             if owner not in self._loaded:
                 self._loaded.add(owner)
                 self._imports[owner] = self._read_cache(owner)
             known = self._imports[owner].get(module)
+            parsing = self._parsing.get(module)
+            if known is None and parsing is None:
+                parsing = self._parsing[module] = threading.Event()
+                mine = True
+            else:
+                mine = False
         if known is not None:
             return known
-        found = _module_imports(module, path)
-        with self._lock:
-            self._imports[owner][module] = found
-            self._changed.add(owner)
-            self.parsed += 1
+        assert parsing is not None
+        if not mine:
+            parsing.wait()
+            with self._lock:
+                return self._imports[owner].get(module, [])
+        found: list[Found] = []
+        try:
+            found = _module_imports(module, path)
+        finally:
+            with self._lock:
+                self._imports[owner][module] = found
+                self._changed.add(owner)
+                self.parsed += 1
+                del self._parsing[module]
+            parsing.set()
         return found
 
     def _read_cache(self, owner: str) -> dict[str, list[Found]]:

@@ -64,3 +64,14 @@ def test_a_damaged_cache_file_is_parsed_again(site_environment: Any, tmp_path: P
     found = list(again.walk(["runtimelib"], frozenset({"runtimelib", "sharedlib"})))
     assert [f.module for f, _owners in found] == ["sharedlib"]
     assert again.parsed == 2
+
+
+def test_threads_walking_the_same_modules_parse_each_once(site_environment: Any) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    index = LibraryIndex(site_environment)
+    shipped = frozenset({"runtimelib", "sharedlib"})
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        walks = list(pool.map(lambda _n: list(index.walk(["runtimelib"], shipped)), range(8)))
+    assert all(walk == walks[0] for walk in walks)
+    assert index.parsed == 2
