@@ -87,11 +87,22 @@ def test_python312_accepts_what_python311_refuses(
     # interpreter tag instead, so check the wording says so and not glibc
     root, python = site
     code, _out, err = run(
-        root, monkeypatch, "--python", str(python), "--runtime", "python3.12", "--out", "py312"
-    )
+        root, monkeypatch, "--python", str(python), "--runtime", "python3.12", "--offline",
+        "--out", "py312",
+    )  # fmt: skip
     assert code == 1
     errors = [line for line in err.splitlines() if line.startswith("error:")]
     assert errors and all("CPython 3.11" in e and "glibc 2.2" not in e for e in errors)
+    # without --offline, the same versions' cp312 wheels are fetched and shipped
+    code, _out, err = run(
+        root, monkeypatch, "--python", str(python), "--runtime", "python3.12", "--out", "py312"
+    )
+    assert code == 0, err
+    swaps = sorted(line for line in err.splitlines() if ": using the " in line)
+    assert [s.split(": using the ")[0].rsplit(": ", 1)[1] for s in swaps] == [
+        "MarkupSafe 3.0.2",
+        "numpy 2.4.6",
+    ]
 
 
 def test_fetch_wheels_builds_arm64_zips_with_aarch64_binaries_only(
