@@ -12,6 +12,7 @@ from bundler.discover import Discovery, Function, discover_functions
 from bundler.environment import Environment, Interpreter
 from bundler.errors import BundlerError, Problem, UsageError, display_path
 from bundler.interpreter_choice import PythonChoice, choose_python
+from bundler.library_imports import LibraryIndex
 from bundler.resolve import Declarations, Resolution, resolve_function
 from bundler.roles import project_roots
 from bundler.scan import Scan, scan_function
@@ -37,6 +38,8 @@ class Site:
     project_roots: tuple[Path, ...] = ()  # where the project's own package's source lives
     # main files parsed by discovery, until their scan takes them
     sources: SourceMemo = field(default_factory=SourceMemo, compare=False, repr=False)
+    # the installed libraries' own imports, read once per build (issue 10)
+    libraries: LibraryIndex | None = field(default=None, compare=False, repr=False)
 
     @classmethod
     def open(
@@ -93,6 +96,7 @@ class Site:
             choice=choice,
             project_roots=project_roots(root, declarations.project, environment),
             sources=sources,
+            libraries=LibraryIndex(environment),
         )
 
     @property
@@ -154,6 +158,7 @@ def analyse_function(site: Site, function: Function) -> Analysis:
             site.declarations,
             function.name,
             site.root,
+            site.libraries,
         )
     except BundlerError as error:  # the scan's warnings still reach the user
         raise BundlerError(*scan.warnings, *error.problems) from None

@@ -24,13 +24,12 @@ from bundler.contents import FIRST_PARTY
 from bundler.digests import file_sha256
 from bundler.errors import Problem, UsageError
 from bundler.integrity import DAMAGED, zip_records
+from bundler.lambda_runtime import RUNTIME_PROVIDED
 from bundler.manifest import MANIFEST_NAME, DroppedFiles, ManifestFunction, read_manifest
 
 Kind = Literal["native", "source", "data", "metadata"]
 KINDS: tuple[Kind, ...] = ("native", "source", "data", "metadata")
 LARGEST_COUNT = 10
-# What the Lambda Python runtime provides: shipping them only adds weight.
-RUNTIME_PROVIDED = ("boto3", "botocore", "jmespath", "s3transfer")
 _NATIVE = re.compile(r"\.(so(\.\d+)*|pyd|dylib)$")
 _TESTS = frozenset({"tests", "test"})
 

@@ -135,7 +135,7 @@ def check_files(
 
 _FIX = (
     "install the wheel built for {runtime} on {arch} "
-    "(bundle build --fetch-wheels --runtime {runtime} --arch {arch} downloads it)"
+    "(bundle build --runtime {runtime} --arch {arch} fetches it, unless --offline)"
 )
 
 
@@ -181,7 +181,7 @@ def _check_tags(
         f"({_why(tags[0], target)}); the runtime needs {target.needs()}",
         file=location,
         hint=f"install a version that has wheels for {target.runtime} on {target.arch}, "
-        "or build with --fetch-wheels to download them",
+        "or build without --offline to fetch them",
     )
 
 

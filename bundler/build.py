@@ -91,12 +91,12 @@ class BuildOptions:
     shard: tuple[int, int] | None = None  # (K, N): the K-th of N shares, 1-based
     runtime: str | None = None  # None: [tool.bundler] runtime, else the --python's version
     arch: str | None = None  # None: [tool.bundler] arch, else x86_64
-    fetch_wheels: bool = False  # swap in the target's wheel for what does not fit
+    offline: bool = False  # never fetch the target's wheel for what does not fit
     compile: bool = False  # ship unchecked-hash bytecode for the target
 
     def fingerprint(self) -> list[object]:
         """The options that change a zip's bytes (for the function-level cache)."""
-        return [self.fetch_wheels, self.compile]
+        return [not self.offline, self.compile]
 
 
 def build(
@@ -140,7 +140,7 @@ def _build_into(
     cache = BuildCache(folder, options.fingerprint()) if folder else None
     fitter = Fitter(
         opened.target,
-        fetch_wheels=options.fetch_wheels,
+        fetch_wheels=not options.offline,
         cache=folder,
         compile_with=opened.environment.interpreter.executable if options.compile else None,
     )
@@ -151,6 +151,8 @@ def _build_into(
     if step:
         step(0, len(functions))
     packer = Packer(folder)
+    if opened.libraries is not None:
+        opened.libraries.use_cache(folder)
     memo: dict[Path, DistributionEntries] = {}  # each distribution's files, once
     jobs = options.jobs or os.cpu_count() or 1
     try:
@@ -167,6 +169,8 @@ def _build_into(
                     step(done, len(functions))
     finally:
         packer.close()  # writes this run's new blobs: the zips are complete already
+        if opened.libraries is not None:
+            opened.libraries.close()  # the imports read from libraries, for the next build
         fitter.close()
         if folder is not None:
             folder.close()
@@ -244,12 +248,12 @@ def _build_function(
                     cached=True,
                     dropped=hit.dropped,
                 )
-        environment = fitter.fit(site.environment, resolution)
+        environment, fitted = fitter.fit(site.environment, resolution)
         contents = collect_contents(
             function, analysis.scan, resolution, environment, site.root, memo
         )
         contents, notes = fitter.add_bytecode(contents)
-        late = [*contents.warnings, *notes]
+        late = [*fitted, *contents.warnings, *notes]
         late += check_unzipped(contents, function.name, function.main_file)
 
         def check(zipped: int) -> None:

@@ -6,13 +6,12 @@ from pathlib import Path
 
 from bundler.contents import Contents
 from bundler.errors import BundlerError, Problem
+from bundler.lambda_runtime import RUNTIME_PROVIDED
 
 MiB = 1024 * 1024
 ZIPPED_LIMIT = 50 * MiB  # direct upload
 UNZIPPED_LIMIT = 250 * MiB  # function plus layers
 WARNING_SHARE = 0.8
-# The Lambda Python runtimes include the AWS SDK; a zip need not carry it.
-RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer", "jmespath")
 
 
 def check_unzipped(contents: Contents, function: str, main_file: Path) -> list[Problem]:

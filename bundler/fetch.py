@@ -1,5 +1,6 @@
-"""`--fetch-wheels`: the same version of a distribution, as the wheel built for the Lambda
-runtime, downloaded with pip, checked against its RECORD and unpacked into a cache.
+"""The same version of a distribution, as the wheel built for the Lambda runtime (fetched
+by default when the installed one does not fit; never with `--offline`), downloaded with
+pip, checked against its RECORD and unpacked into a cache.
 
 Nothing in the cache is trusted: a cached wheel is checked again each time it is unpacked
 (a damaged one is downloaded again), and the unpacked folder is checked against the
@@ -16,10 +17,12 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import urllib.error
 import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import (
@@ -46,6 +49,7 @@ __all__ = [
     "DamagedWheel",
     "FetchError",
     "FetchedWheel",
+    "NoWheelError",
     "fetch_wheel",
     "newest_version_with_wheel",
     "read_unpacked",
@@ -110,12 +114,9 @@ def newest_version_with_wheel(
     One request to the index's JSON simple API (PEP 691); yanked files, pre-releases and
     wheels whose Requires-Python excludes the runtime do not count.
     """
-    url = f"{(index_url or _index_url()).rstrip('/')}/{canonicalize_name(name)}/"
-    request = urllib.request.Request(url, headers={"Accept": "application/vnd.pypi.simple.v1+json"})
     try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            document = json.load(response)
-    except (OSError, ValueError):
+        document = _index_page(name, index_url)
+    except OSError:
         return None
     python = Version(f"{target.python[0]}.{target.python[1]}.0")
     best: Version | None = None
@@ -130,6 +131,21 @@ def newest_version_with_wheel(
         if any(target.accepts(tag) for tag in tags) and (best is None or version > best):
             best = version
     return str(best) if best is not None else None
+
+
+def _index_page(name: str, index_url: str | None) -> dict[str, Any]:
+    """The index's JSON page of `name` (PEP 691); an empty one when the index answers that
+    it has none; OSError when the index cannot be reached."""
+    url = f"{(index_url or _index_url()).rstrip('/')}/{canonicalize_name(name)}/"
+    request = urllib.request.Request(url, headers={"Accept": "application/vnd.pypi.simple.v1+json"})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            document = json.load(response)
+    except urllib.error.HTTPError:
+        return {}  # it answered: no such project (404), or no JSON page for it
+    except ValueError:
+        return {}
+    return document if isinstance(document, dict) else {}
 
 
 def _download(
@@ -185,7 +201,21 @@ def _pip_failed(
     )
 
 
+class NoWheelError(FetchError):
+    """The index has no wheel of that version for the target (it was asked and answered)."""
+
+
 def _no_wheel(name: str, version: str, target: LambdaTarget, index_url: str | None) -> FetchError:
+    try:  # pip says "no matching distribution" also when it could not reach the index
+        _index_page(name, index_url)
+    except OSError as error:
+        reason = getattr(error, "reason", None) or error.strerror or error
+        return FetchError(
+            Problem(
+                f"the package index {index_url or _index_url()} cannot be reached: {reason}",
+                hint="check the network and the index (PIP_INDEX_URL), or build with --offline",
+            )
+        )
     newest = newest_version_with_wheel(name, target, index_url)
     if newest is None:
         hint = (
@@ -194,7 +224,7 @@ def _no_wheel(name: str, version: str, target: LambdaTarget, index_url: str | No
         )
     else:
         hint = f"the newest version with one is {newest}: pin {name}=={newest}"
-    return FetchError(
+    return NoWheelError(
         Problem(
             f"{name} {version} has no wheel for {target.describe()} on the package index",
             hint=hint,

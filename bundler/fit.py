@@ -1,5 +1,6 @@
 """Make what a function ships fit its Lambda runtime: check every distribution's binaries,
-swap in the target's wheel where asked (`--fetch-wheels`), and add bytecode (`--compile`).
+swap in the target's wheel of the same version where the installed one does not fit (unless
+`--offline`), and add bytecode (`--compile`).
 
 One `Fitter` serves a whole build: each distribution is checked (and fetched) once, however
 many functions ship it, and each file is compiled once. It is safe to call from the
@@ -9,10 +10,13 @@ build's worker threads.
 from __future__ import annotations
 
 import dataclasses
+import re
 import tempfile
 import threading
 from collections.abc import Mapping
 from pathlib import Path
+
+from packaging.utils import parse_wheel_filename
 
 from bundler.binaries import check_distribution
 from bundler.cachefolder import CacheFolder, ScratchFolder
@@ -20,9 +24,17 @@ from bundler.compile import compile_bytecode
 from bundler.contents import Contents, Entry
 from bundler.environment import Distribution, Environment
 from bundler.errors import BundlerError, Problem
-from bundler.fetch import FetchedWheel, FetchError, fetch_wheel, newest_version_with_wheel
+from bundler.fetch import (
+    FetchedWheel,
+    FetchError,
+    NoWheelError,
+    fetch_wheel,
+    newest_version_with_wheel,
+)
 from bundler.resolve import Resolution
 from bundler.targets import LambdaTarget
+
+_NEEDS = re.compile(r"it needs (glibc \d+\.\d+)")
 
 
 class Fitter:
@@ -36,12 +48,12 @@ class Fitter:
         self,
         target: LambdaTarget,
         *,
-        fetch_wheels: bool = False,
+        fetch_wheels: bool = True,
         cache: CacheFolder | None = None,
         compile_with: Path | None = None,
     ) -> None:
         self.target = target
-        self.fetch_wheels = fetch_wheels
+        self.fetch_wheels = fetch_wheels  # False: --offline, never a request to the index
         self.cache = cache
         self.compile_with = compile_with
         self._scratch = ScratchFolder("bundler-wheels-")
@@ -49,9 +61,12 @@ class Fitter:
         self._fitted: dict[str, tuple[Distribution, tuple[Problem, ...]]] = {}
         self._bytecode: dict[tuple[str, Path], bytes | None] = {}
 
-    def fit(self, environment: Environment, resolution: Resolution) -> Environment:
+    def fit(
+        self, environment: Environment, resolution: Resolution
+    ) -> tuple[Environment, tuple[Problem, ...]]:
         """`environment` with every shipped distribution replaced by one that fits the
-        target; raises BundlerError naming each one that does not (and cannot be fetched)."""
+        target, and the warnings and notes (one per wheel swapped); raises BundlerError
+        naming each one that does not fit (and cannot be fetched)."""
         replaced: dict[str, Distribution] = {}
         problems: list[Problem] = []
         for resolved in resolution.distributions:
@@ -68,19 +83,34 @@ class Fitter:
         if any(p.severity == "error" for p in problems):
             raise BundlerError(*problems)
         if not replaced:
-            return environment
-        return dataclasses.replace(
-            environment, distributions={**environment.distributions, **replaced}
-        )
+            return environment, tuple(problems)
+        fitted = {**environment.distributions, **replaced}
+        return dataclasses.replace(environment, distributions=fitted), tuple(problems)
 
     def _fit_one(self, installed: Distribution) -> tuple[Distribution, tuple[Problem, ...]]:
+        """The installed distribution when it fits; else the same version's wheel for the
+        target, with a note saying so; else why neither can ship."""
         problems = check_distribution(installed, self.target)
         if not any(p.severity == "error" for p in problems):
             return installed, tuple(problems)
-        if not self.fetch_wheels:
+        if not self.fetch_wheels:  # offline: today's error, and nothing asked of the index
+            return installed, tuple(problems)
+        try:
+            fetched = self._fetch(installed)
+        except NoWheelError:  # no such wheel: only another version can fit
             return installed, tuple(self._with_a_version(installed, p) for p in problems)
-        fetched = self._fetch(installed)
-        return fetched.distribution, tuple(check_distribution(fetched.distribution, self.target))
+        except FetchError as error:  # the index cannot be reached, or refused
+            reason = error.problems[0].message
+            return installed, tuple(
+                dataclasses.replace(p, message=f"{p.message} (the target's wheel could not be "
+                                    f"fetched: {reason})")
+                if p.severity == "error" else p
+                for p in problems
+            )  # fmt: skip
+        own = check_distribution(fetched.distribution, self.target)
+        if not any(p.severity == "error" for p in own):
+            own.append(_swap_note(installed, fetched, problems))
+        return fetched.distribution, tuple(own)
 
     def close(self) -> None:
         """Remove the temporary folder of fetched wheels, if there is one."""
@@ -141,6 +171,24 @@ class Fitter:
         ]
         entries = sorted((*contents.entries, *added), key=lambda e: e.arcname)
         return Contents(tuple(entries), contents.warnings), tuple(notes)
+
+
+def _swap_note(installed: Distribution, fetched: FetchedWheel, refused: list[Problem]) -> Problem:
+    """`pillow 12.2.0: using the manylinux2014 wheel; the installed one needs glibc 2.28`."""
+    platforms = parse_wheel_filename(fetched.wheel.name)[3]
+    names = sorted({tag.platform for tag in platforms})
+    legacy = [n for n in names if n.startswith("manylinux") and "_2_" not in n]
+    platform = (legacy or names or ["py3-none-any"])[0]
+    for arch in ("_x86_64", "_aarch64"):
+        platform = platform.removesuffix(arch)
+    needs = next((m.group(1) for p in refused if (m := _NEEDS.search(p.message))), None)
+    why = f"needs {needs}" if needs else "does not fit the runtime"
+    return Problem(
+        f"{installed.display_name} {installed.version}: using the {platform} wheel; the "
+        f"installed one {why}",
+        file=installed.location,
+        severity="note",
+    )
 
 
 def _pyc_name(arcname: str, fitter: Fitter) -> str:

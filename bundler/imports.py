@@ -5,7 +5,7 @@ for type checking only; and `import_module("x")` literals."""
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -14,7 +14,18 @@ from bundler.source import ParsedSource, child_statements
 
 NOT_LITERAL = "cannot follow a dynamic import whose name is not a literal"
 MAX_NAME = 255  # the longest file name Linux allows: a longer module name cannot be found
-_IMPORT_ERRORS = frozenset({"ImportError", "ModuleNotFoundError", "Exception", "BaseException"})
+# PackageNotFoundError (importlib.metadata) is a ModuleNotFoundError; DistributionNotFound
+# is what pkg_resources raises for a distribution looked up by name
+_IMPORT_ERRORS = frozenset(
+    {
+        "ImportError",
+        "ModuleNotFoundError",
+        "PackageNotFoundError",
+        "DistributionNotFound",
+        "Exception",
+        "BaseException",
+    }
+)
 _DYNAMIC_CALLS = frozenset({"import_module", "__import__"})
 
 # `try`, and `try/except*` where the Python running the bundler has it (3.11+)
@@ -44,16 +55,22 @@ class ImportSite:
 
 
 @dataclass(frozen=True)
-class _Context:
-    """What an import inherits from the blocks around it."""
+class Context:
+    """What an import (or a call) inherits from the blocks around it."""
 
     optional: bool = False
     in_function: bool = False
     typing: bool = False
 
 
-def file_imports(source: ParsedSource, warnings: list[Problem]) -> list[ImportSite]:
-    """Every import in `source`, in source order, with its flags.
+Visitor = Callable[[ast.stmt, "Context"], None]
+
+
+def file_imports(
+    source: ParsedSource, warnings: list[Problem], visit: Visitor | None = None
+) -> list[ImportSite]:
+    """Every import in `source`, in source order, with its flags; `visit(statement,
+    context)` sees every statement on the way (what is loaded by name is read there).
 
     An explicit stack, not recursion: a 2,000-branch `elif` chain (which CPython imports)
     nests 2,000 statements deep.
@@ -62,15 +79,18 @@ def file_imports(source: ParsedSource, warnings: list[Problem]) -> list[ImportSi
     dynamic = any(source.may_contain(name) for name in _DYNAMIC_CALLS)
     # one iterator per open block: no allocation per statement (a big module's tree is
     # freed sooner than the garbage collector walks it again)
-    stack: list[tuple[Iterator[ast.stmt], _Context]] = [(iter(source.tree.body), _Context())]
+    stack: list[tuple[Iterator[ast.stmt], Context]] = [(iter(source.tree.body), Context())]
     while stack:
         statements, context = stack[-1]
         node = next(statements, None)
         if node is None:
             stack.pop()
-        elif isinstance(node, ast.Import | ast.ImportFrom):
+            continue
+        if visit is not None:
+            visit(node, context)
+        if isinstance(node, ast.Import | ast.ImportFrom):
             found.extend(_static(node, source.path, context, warnings))
-        elif dynamic or hasattr(node, "body") or isinstance(node, ast.Match):
+        elif dynamic or visit or hasattr(node, "body") or isinstance(node, ast.Match):
             blocks = _blocks(node, source.path, context, found if dynamic else None, warnings)
             stack.extend((iter(body), inner) for body, inner in reversed(blocks) if body)
     return found
@@ -79,10 +99,10 @@ def file_imports(source: ParsedSource, warnings: list[Problem]) -> list[ImportSi
 def _blocks(
     node: ast.stmt,
     path: Path,
-    context: _Context,
+    context: Context,
     found: list[ImportSite] | None,
     warnings: list[Problem],
-) -> list[tuple[list[ast.stmt], _Context]]:
+) -> list[tuple[list[ast.stmt], Context]]:
     """The blocks of `node` with the context each gives its imports; `node`'s own dynamic
     imports are added to `found` (None: the file has none)."""
     if isinstance(node, ast.If) and _is_type_checking(node.test):
@@ -102,7 +122,7 @@ def _blocks(
 
 
 def _static(
-    node: ast.Import | ast.ImportFrom, path: Path, context: _Context, warnings: list[Problem]
+    node: ast.Import | ast.ImportFrom, path: Path, context: Context, warnings: list[Problem]
 ) -> Iterator[ImportSite]:
     found: list[tuple[str, tuple[str, ...]]]
     if isinstance(node, ast.Import):
@@ -126,31 +146,35 @@ def _static(
 
 
 def _dynamic(
-    node: ast.stmt, path: Path, context: _Context, warnings: list[Problem]
+    node: ast.stmt, path: Path, context: Context, warnings: list[Problem]
 ) -> Iterator[ImportSite]:
     """`import_module("x")` and `__import__("x")` calls in this statement's expressions
     (not those of its blocks: they are statements of their own)."""
+    for expression in own_expressions(node):
+        for call in ast.walk(expression):  # iterative (a queue)
+            if isinstance(call, ast.Call) and _call_name(call.func) in _DYNAMIC_CALLS:
+                site = _dynamic_site(call, path, context, warnings)
+                if site is not None:
+                    yield site
+
+
+def own_expressions(node: ast.stmt) -> Iterator[ast.AST]:
+    """The expressions of `node` itself, not those of the statements in its blocks."""
     for child in ast.iter_child_nodes(node):
         if isinstance(child, ast.match_case):
-            expressions: list[ast.AST] = [child.pattern, *([child.guard] if child.guard else [])]
-        elif isinstance(child, ast.stmt):
-            continue
-        else:
-            expressions = [child]
-        for expression in expressions:
-            for call in ast.walk(expression):  # iterative (a queue)
-                if isinstance(call, ast.Call) and _call_name(call.func) in _DYNAMIC_CALLS:
-                    site = _dynamic_site(call, path, context, warnings)
-                    if site is not None:
-                        yield site
+            yield child.pattern
+            if child.guard:
+                yield child.guard
+        elif not isinstance(child, ast.stmt):
+            yield child
 
 
 def _dynamic_site(
-    call: ast.Call, path: Path, context: _Context, warnings: list[Problem]
+    call: ast.Call, path: Path, context: Context, warnings: list[Problem]
 ) -> ImportSite | None:
     written = f"{_call_name(call.func)}(...)"
     argument = call.args[0] if call.args else None
-    name = _literal_text(argument)
+    name = literal_text(argument)
     if name is None:
         if isinstance(argument, ast.Constant):  # b"x", 5, None: not a module name at all
             warnings.append(
@@ -174,9 +198,9 @@ def _dynamic_site(
             )
         return None
     relative = name.lstrip(".")
-    if relative != name and (not relative or _is_module_name(relative)):
+    if relative != name and (not relative or is_module_name(relative)):
         return None  # relative to its `package=` argument: not followed
-    if not _is_module_name(name):
+    if not is_module_name(name):
         warnings.append(_bad_name(name, path, call.lineno, written))
         return None
     return ImportSite(
@@ -190,7 +214,7 @@ def _dynamic_site(
     )
 
 
-def _literal_text(argument: ast.expr | None) -> str | None:
+def literal_text(argument: ast.expr | None) -> str | None:
     """A str constant, or an f-string without placeholders (`f"yaml"`)."""
     if isinstance(argument, ast.Constant) and isinstance(argument.value, str):
         return argument.value
@@ -201,7 +225,7 @@ def _literal_text(argument: ast.expr | None) -> str | None:
     return None
 
 
-def _is_module_name(name: str) -> bool:
+def is_module_name(name: str) -> bool:
     """Identifiers joined by dots (`a.b`; any script Python allows), not too long to be a
     file name."""
     return len(name) <= MAX_NAME and all(part.isidentifier() for part in name.split("."))

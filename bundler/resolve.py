@@ -13,6 +13,8 @@ from packaging.utils import canonicalize_name
 from bundler.config import FunctionSettings
 from bundler.environment import Distribution, Environment
 from bundler.errors import BundlerError, Problem
+from bundler.library_imports import LibraryIndex
+from bundler.name_roots import NamedRoots, library_roots, roots_by_name
 from bundler.roles import Declarations, Role, marker_applies
 from bundler.scan import ImportSite, Scan
 
@@ -52,6 +54,8 @@ class Resolution:
     edges: tuple[Edge, ...]
     left_out: Mapping[str, str]
     warnings: tuple[Problem, ...]
+    # roots no import of the function names: loaded by name, or imported by a library
+    named: Mapping[str, str] = field(default_factory=dict)
 
     def names(self) -> tuple[str, ...]:
         return tuple(d.name for d in self.distributions)
@@ -64,8 +68,10 @@ def resolve_function(
     declarations: Declarations,
     function: str,
     site_root: Path,
+    libraries: LibraryIndex | None = None,
 ) -> Resolution:
-    """The distributions `scan`'s imports need, closed over Requires-Dist for the target."""
+    """The distributions `scan`'s imports need, closed over Requires-Dist for the target;
+    with `libraries`, also what it loads by name and what the libraries it reaches import."""
     errors: list[Problem] = []
     warnings: list[Problem] = []
     left_out: dict[str, str] = {}
@@ -98,6 +104,11 @@ def resolve_function(
     roots: dict[str, str] = {}
     for name, sites in sorted(imports.items()):
         roots[name] = f"{_at(sites[0])} imports {sites[0].module}"
+    named = _named_roots(scan, environment, declarations, function, libraries)
+    errors += named.errors
+    warnings += named.warnings
+    for name, reason in named.roots.items():
+        roots.setdefault(name, reason)
     for entry in settings.included_distributions(site_root):
         name = canonicalize_name(entry)
         if name not in environment.distributions:
@@ -118,6 +129,30 @@ def resolve_function(
     chains, extras, edges = _closure(
         roots, environment, declarations, excluded, errors, left_out, function
     )
+    if libraries is not None and not errors:
+        starts = [c for s in scan.imports if not s.type_checking for c in s.candidates()]
+        while True:  # each pass ships what the last one found, then walks on from there
+            found = library_roots(
+                libraries.walk([*starts, *named.modules], frozenset(chains)),
+                chains,
+                excluded,
+                environment,
+                declarations.dev,
+                function,
+            )
+            if not found.roots:
+                break
+            named.roots.update(found.roots)
+            roots.update(found.roots)
+            warnings += found.warnings
+            chains, extras, edges = _closure(
+                roots, environment, declarations, excluded, errors, left_out, function
+            )
+        for name, reason in found.left_out.items():
+            left_out.setdefault(name, reason)
+    for name, reason in named.left_out.items():
+        if name not in chains:
+            left_out.setdefault(name, reason)
     if errors:
         raise BundlerError(*errors)
     distributions = tuple(
@@ -141,6 +176,27 @@ def resolve_function(
         edges=tuple(edges),
         left_out=left_out,
         warnings=tuple(warnings),
+        named={n: r for n, r in named.roots.items() if n in chains and n not in imports},
+    )
+
+
+def _named_roots(
+    scan: Scan,
+    environment: Environment,
+    declarations: Declarations,
+    function: str,
+    libraries: LibraryIndex | None,
+) -> NamedRoots:
+    """What the function loads by name (hook of issue 10; nothing without `libraries`)."""
+    if libraries is None:
+        return NamedRoots()
+    return roots_by_name(
+        scan.loads,
+        environment,
+        declarations.runtime,
+        declarations.dev,
+        libraries.dialects,
+        function,
     )
 
 

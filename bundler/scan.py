@@ -10,6 +10,8 @@ from pathlib import Path
 from bundler.errors import BundlerError, Problem, display_path
 from bundler.imports import ImportSite as ImportSite  # where resolve and why find it
 from bundler.imports import file_imports
+from bundler.loaded_by_name import NameReader, NameUse
+from bundler.shippable import walk_files, within_site
 from bundler.source import SourceMemo
 
 
@@ -22,13 +24,25 @@ class Module:
 
 
 @dataclass(frozen=True)
+class NamedFirstParty:
+    """First-party code that a `NameUse` loads: the module followed, and the package
+    folder shipped whole when the name is a package's (a Django app, a resources anchor)."""
+
+    use: NameUse
+    module: str
+    package: Path | None = None
+
+
+@dataclass(frozen=True)
 class Scan:
-    """What a function's own code imports."""
+    """What a function's own code imports, and what it loads by name."""
 
     modules: tuple[Module, ...]
     imports: tuple[ImportSite, ...]
     skipped: tuple[ImportSite, ...]
     warnings: tuple[Problem, ...]
+    loads: tuple[NameUse, ...] = ()  # names that are not first-party: resolve decides
+    named: tuple[NamedFirstParty, ...] = ()
 
 
 def scan_function(main_file: Path, roots: Sequence[Path], memo: SourceMemo | None = None) -> Scan:
@@ -44,7 +58,14 @@ def scan_function(main_file: Path, roots: Sequence[Path], memo: SourceMemo | Non
     if scanner.errors:
         raise BundlerError(*scanner.errors)
     modules = tuple(sorted(scanner.modules.values(), key=lambda m: m.arcname))
-    return Scan(modules, tuple(scanner.imports), tuple(scanner.skipped), tuple(scanner.warnings))
+    return Scan(
+        modules,
+        tuple(scanner.imports),
+        tuple(scanner.skipped),
+        tuple(scanner.warnings),
+        tuple(scanner.loads),
+        tuple(scanner.named),
+    )
 
 
 class _Scanner:
@@ -58,6 +79,9 @@ class _Scanner:
         self.skipped: list[ImportSite] = []
         self.warnings: list[Problem] = []
         self.errors: list[Problem] = []
+        self.loads: list[NameUse] = []
+        self.named: list[NamedFirstParty] = []
+        self.whole: set[Path] = set()  # package folders shipped whole
 
     def add(self, path: Path, arcname: str, optional: bool = False) -> None:
         """Ship `path`; scan it, again if it was reached only optionally before."""
@@ -80,13 +104,65 @@ class _Scanner:
                     self.errors.extend(error.problems)
                 continue
             self.warnings.extend(parsed.warnings)
-            for site in file_imports(parsed, self.warnings):
+            reader = NameReader(path, _package_of(self.modules[path].arcname), self.warnings)
+            for site in file_imports(parsed, self.warnings, reader):
                 if optional and not site.optional:
                     site = replace(site, optional=True)  # inside a module imported optionally
                 try:
                     self._follow(site, path)
                 except OSError as error:  # a folder on the way that cannot be searched
                     self.errors.append(self._unreadable(site, error))
+            for use in reader.uses:
+                try:
+                    if use.kind not in ("module", "resources") or not self._load(use):
+                        self.loads.append(replace(use, optional=use.optional or optional))
+                except OSError as error:
+                    site = ImportSite(use.name, use.file, use.line)
+                    self.errors.append(self._unreadable(site, error))
+
+    def _load(self, use: NameUse) -> bool:
+        """Follow a module or package that `use` names, when it is first-party (then True,
+        also when the name is too loose to count: first-party code shadows the rest)."""
+        parts = use.name.split(".")
+        for root in self.roots:
+            files = _module_files(root, parts)
+            if files is None:
+                continue
+            named = len(files)  # leading parts that are modules
+            if not (
+                use.kind == "resources"
+                or named >= 2
+                or (use.single and named >= 1)
+                or (use.colon and named == len(parts))
+            ):
+                return True
+            for file in files:
+                self.add(file, file.relative_to(root).as_posix(), optional=True)
+            package = self._package(use, root, parts, files)
+            if package is not None and package not in self.whole:
+                self.whole.add(package)
+                walked: list[Problem] = []
+                for file in walk_files(package, within_site(self.roots[-1]), walked, ""):
+                    self.add(file, file.relative_to(root).as_posix(), optional=True)
+                self.errors.extend(walked)
+            module = ".".join(parts[: max(named, 1)])
+            self.named.append(NamedFirstParty(use, module, package))
+            return True
+        return False
+
+    @staticmethod
+    def _package(use: NameUse, root: Path, parts: list[str], files: list[Path]) -> Path | None:
+        """The package folder that ships whole: a Django app's (the one holding the module
+        its entry names), a resources anchor's, or any package a string names exactly."""
+        if not files:  # a namespace folder
+            folder = root.joinpath(*parts)
+            return folder if use.kind == "resources" and _is_dir(folder) else None
+        last = files[-1]
+        if last.name == "__init__.py" and len(files) == len(parts):
+            return last.parent
+        if use.app and _is_file(last.parent / "__init__.py"):
+            return last.parent
+        return None
 
     def _unreadable(self, site: ImportSite, error: OSError) -> Problem:
         where = Path(error.filename).parent if error.filename else None
@@ -184,6 +260,12 @@ class _Scanner:
                 files += extra or []
             return [(f, f.relative_to(root).as_posix()) for f in files]
         return None
+
+
+def _package_of(arcname: str) -> str:
+    """The dotted package a file at `arcname` belongs to (`""` at the top)."""
+    folder = arcname.rpartition("/")[0]
+    return folder.replace("/", ".")
 
 
 def _absolute_form(site: ImportSite) -> str:

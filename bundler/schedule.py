@@ -24,6 +24,12 @@ _FIELDS: tuple[tuple[str, int, int, tuple[str, ...]], ...] = (
     ("month", 1, 12, _MONTHS),
     ("day of week", 0, 7, _DAYS),
 )
+# the keys of Netlify's in-source function config, and the per-function settings the
+# bundler reads (`[tool.bundler.functions.NAME]`)
+NETLIFY_KEYS = frozenset(
+    {"schedule", "path", "excludedPath", "method", "preferStatic", "rateLimit"}
+    | {"include", "included_files", "exclude"}
+)
 CONFIG_HINT = 'write it as config = {"schedule": "@hourly"}'
 CRON_HINT = 'write five fields (minute hour day-of-month month day-of-week), e.g. "0 9 * * 1"'
 _STEP = re.compile(r"^(?P<range>[^/]+)(?:/(?P<step>\d+))?$")
@@ -87,20 +93,16 @@ def read_config(
     bound: list[Binding], path: Path
 ) -> tuple[dict[str, Any], int | None, list[Problem]]:
     """The literal `config = {...}` among the top-level bindings of `config`, its line, and
-    warnings. The last binding counts, as in Python; one that is not a literal is an error
-    (at the top level of a function's file, `config` is its settings)."""
+    warnings. The last binding counts, as in Python; one that is not a literal is an error.
+
+    `config` is the function's settings only when one top-level binding is a dict display
+    with one of Netlify's keys (`{"schedule": ...}`, `{"path": ...}`); any other `config`
+    (a call, a dict of the code's own keys, `import config`) is the code's own variable.
+    """
     top = [b for b in bound if not b.nested and b.kind != "star import"]
-    if not top:
+    if not any(_is_netlify_config(b) for b in top):
         return {}, None, []
     values = [b for b in top if b.kind != "annotation"]  # `config: dict` binds nothing
-    if not values:
-        raise BundlerError.of(
-            "`config` is annotated but never given a value: the bundler reads a function's "
-            "settings from a literal `config = {...}`",
-            file=path,
-            line=top[0].line,
-            hint='give it a value, e.g. config: dict = {"schedule": "@hourly"}',
-        )
     last = values[-1]
     if last.kind not in ("assignment", "annotated assignment"):
         raise BundlerError.of(
@@ -144,6 +146,16 @@ def read_config(
             )
         )
     return literal, last.line, warnings
+
+
+def _is_netlify_config(binding: Binding) -> bool:
+    """Whether `binding` assigns a dict display with one of Netlify's keys."""
+    value = getattr(binding.statement, "value", None)
+    if binding.kind not in ("assignment", "annotated assignment") or not isinstance(
+        value, ast.Dict
+    ):
+        return False
+    return any(isinstance(key, ast.Constant) and key.value in NETLIFY_KEYS for key in value.keys)
 
 
 def _article(word: str) -> str:

@@ -14,17 +14,21 @@ from pathlib import Path
 from typing import Any
 
 from bundler.binaries import check_distribution, check_files
-from bundler.environment import Interpreter, read_distribution
+from bundler.environment import Environment, Interpreter, read_distribution
 from bundler.errors import Problem, UsageError
 from bundler.integrity import DAMAGED, zip_difference
 from bundler.manifest import MANIFEST_NAME, ManifestFunction, read_manifest
+from bundler.serve.provided import prepare_provided, provided_names
 from bundler.targets import LambdaTarget, normalise_arch
 
 # Run by the target interpreter in the unzipped bundle, as Lambda's bootstrap does.
 _RUNNER = r"""
 import importlib, json, sys, time, types
 module, invoke, event = sys.argv[1], sys.argv[2] == "1", json.loads(sys.argv[3])
+provided = sys.argv[4]
 sys.path[:0] = ["."]
+if provided:
+    sys.path.append(provided)  # after the task root, as on Lambda: the zip's copy wins
 report = {}
 try:
     start = time.perf_counter()
@@ -46,6 +50,11 @@ try:
         report["invoked"] = True
 except BaseException as error:
     report["error"] = "%s: %s" % (type(error).__name__, error)
+if provided:
+    report["provided"] = sorted({
+        name.split(".")[0] for name, loaded in list(sys.modules.items())
+        if (getattr(loaded, "__file__", None) or "").startswith(provided)
+    })
 print("\n@@VERIFY@@" + json.dumps(report))
 """
 _TIMEOUT = 120
@@ -100,11 +109,39 @@ def verify_bundles(
                 hint=f"pass --python with a Python {target.python[0]}.{target.python[1]} "
                 "interpreter",
             )
-    checks = [
-        _verify_one(out, function, python, target, ran=ran, invoke=invoke)
-        for function in manifest.functions
-    ]
+    with tempfile.TemporaryDirectory(prefix="bundler-verify-runtime-") as scratch:
+        runtime = _runtime_packages(Path(scratch), python, target) if ran else None
+        checks = [
+            _verify_one(out, function, python, target, ran=ran, invoke=invoke, runtime=runtime)
+            for function in manifest.functions
+        ]
     return Verification(target, ran, tuple(checks))
+
+
+@dataclass(frozen=True)
+class _Runtime:
+    """What the Lambda runtime provides, taken from the site's environment (`folder`), and
+    the distribution that owns each of its top-level modules."""
+
+    folder: Path
+    owners: dict[str, str]
+    runtime: str
+
+
+def _runtime_packages(scratch: Path, python: Path, target: LambdaTarget) -> _Runtime | None:
+    """The runtime's packages (boto3 and what it requires) from `python`'s environment, in
+    a folder of their own: a zip that leaves them out still imports them, as on Lambda."""
+    environment = Environment.from_interpreter(Interpreter.from_executable(python))
+    provided = prepare_provided(scratch, environment)
+    if provided.folder is None:
+        return None
+    shipped = provided_names(environment)
+    owners = {
+        module: environment.distributions[names[0]].display_name
+        for module, names in environment.owners.items()
+        if "." not in module and len(names) == 1 and names[0] in shipped
+    }
+    return _Runtime(provided.folder, owners, target.runtime)
 
 
 def _verify_one(
@@ -115,6 +152,7 @@ def _verify_one(
     *,
     ran: bool,
     invoke: bool,
+    runtime: _Runtime | None = None,
 ) -> FunctionCheck:
     name = function.name  # the name rule holds (read_manifest): a file name, never a path
     bundle = out / function.path
@@ -140,14 +178,16 @@ def _verify_one(
             return FunctionCheck(
                 name, not errors, errors[0].message if errors else detail, problems
             )
-        report = _run(root, function.module, python, invoke, name)
+        report = _run(root, function.module, python, invoke, name, runtime)
+    used = _provided_used(report, runtime)
     if "error" in report:
-        return FunctionCheck(name, False, str(report["error"]), problems)
+        return FunctionCheck(name, False, str(report["error"]) + used, problems)
     detail = f"imported in {report['millis']:.0f} ms"
     if "status" in report:
         detail += f", statusCode {report['status']}"
     elif report.get("invoked"):
         detail += ", invoked"
+    detail += used
     if errors:
         return FunctionCheck(name, False, f"{detail}; {errors[0].message}", problems)
     return FunctionCheck(name, True, detail, problems)
@@ -172,13 +212,28 @@ def check_tree(root: Path, target: LambdaTarget) -> list[Problem]:
     return problems
 
 
-def _run(root: Path, module: str, python: Path, invoke: bool, name: str) -> dict[str, Any]:
+def _provided_used(report: dict[str, Any], runtime: _Runtime | None) -> str:
+    """`; boto3, botocore provided as the python3.11 runtime does (from the site's
+    environment)`, when the handler used what its zip leaves out."""
+    if runtime is None or not report.get("provided"):
+        return ""
+    names = sorted({runtime.owners.get(m, m) for m in report["provided"]}, key=str.lower)
+    return (
+        f"; {', '.join(names)} provided as the {runtime.runtime} runtime does "
+        "(from the site's environment)"
+    )
+
+
+def _run(
+    root: Path, module: str, python: Path, invoke: bool, name: str, runtime: _Runtime | None
+) -> dict[str, Any]:
     """Import (and call) the handler; the event is a GET of the function's Netlify path."""
     event = api_event(f"/.netlify/functions/{name}")
+    provided = str(runtime.folder) + "/" if runtime else ""
     try:
         done = subprocess.run(
             [str(python), "-I", "-S", "-c", _RUNNER, module, "1" if invoke else "0",
-             json.dumps(event)],
+             json.dumps(event), provided],
             capture_output=True, text=True, cwd=root, env={}, timeout=_TIMEOUT, check=False,
         )  # fmt: skip
     except subprocess.TimeoutExpired:

@@ -13,15 +13,16 @@ from packaging.utils import canonicalize_name
 from bundler.analysis import Analysis, Site, analyse_function
 from bundler.environment import Environment
 from bundler.errors import BundlerError, Problem, UsageError
+from bundler.lambda_runtime import runtime_provides
 from bundler.resolve import Declarations, Edge, Role, marker_applies
-from bundler.scan import ImportSite
+from bundler.scan import ImportSite, NamedFirstParty
 
 CHAIN_LIMIT = 20
 _COUNT_LIMIT = 1000  # stop counting simple paths here: "more than" after that
 
 ReasonKind = Literal[
     "dev-only", "type-checking", "excluded", "marker", "optional-missing",
-    "not-installed", "not-imported", "project",
+    "not-installed", "not-imported", "project", "left-out",
 ]  # fmt: skip
 
 
@@ -35,6 +36,7 @@ class Subject:
     version: str | None
     module: str | None = None
     standard_library: bool = False
+    first_party: bool = False  # a first-party module or package loaded by name
 
     @property
     def installed(self) -> bool:
@@ -113,6 +115,10 @@ def explain(
     subject = find_subject(site.environment, query, done, site.declarations)
     if subject.standard_library:
         return Explanation(subject, (), ())
+    if subject.first_party:
+        from bundler.why_first_party import explain_first_party  # it builds on this module
+
+        return explain_first_party(subject, done, function)
     shipped_by = tuple(
         sorted(a.function.name for a in done if subject.name in a.resolution.names())
     )
@@ -154,6 +160,8 @@ def find_subject(
         )
     if environment.is_stdlib(module):
         return Subject(query, module, module, None, module, standard_library=True)
+    if any(names_first_party(n, module) for a in analyses for n in a.scan.named):
+        return Subject(query, module, module, None, module, first_party=True)
     imported = any(
         module in (s.module, s.top_level)
         for a in analyses
@@ -203,6 +211,12 @@ def _explain_function(
         if chains:
             source = settings.source.name if settings.source else "the configuration"
             message = f"excluded by [tool.bundler] exclude ({source}); it would ship through:"
+            if runtime_provides(subject.name):
+                runtime = environment.target.runtime
+                message = (
+                    f"provided by the {runtime} runtime, excluded in {source}; it would ship "
+                    "through:"
+                )
             reasons.append(Reason("excluded", message, chains=chains))
     for edge in unmet if subject.installed else ():
         if edge.child == subject.name:
@@ -221,6 +235,11 @@ def _explain_function(
             if found.optional and _matches(found, subject, environment)
         ]
         reasons.append(Reason("not-installed", _not_installed(site, subject)))
+    elif subject.name in analysis.resolution.left_out and not reasons:
+        message = analysis.resolution.left_out[subject.name]
+        if runtime_provides(subject.name):
+            message = f"provided by the {environment.target.runtime} runtime; {message}"
+        reasons.append(Reason("left-out", message))
     elif not reasons or reasons[-1].kind == "dev-only":
         elsewhere = f"shipped by {', '.join(shipped_by)}" if shipped_by else "no function ships it"
         reasons.append(Reason("not-imported", f"not imported by this function ({elsewhere})"))
@@ -238,6 +257,8 @@ def _not_installed(site: Site, subject: Subject) -> str:
 def _roots(site: Site, analysis: Analysis) -> dict[str, Chain]:
     """Where a function's chains start: the distributions it imports, then `include`."""
     roots = {n: Chain(n, "import", s) for n, s in sorted(analysis.resolution.imports.items())}
+    for name, reason in sorted(analysis.resolution.named.items()):  # loaded by name
+        roots.setdefault(name, Chain(name, reason))
     for entry in analysis.function.settings.included_distributions(site.root):
         name = canonicalize_name(entry)
         if name in site.environment.distributions:
@@ -350,3 +371,9 @@ def _matches(site: ImportSite, subject: Subject, environment: Environment) -> bo
 def _display(environment: Environment, name: str) -> str:
     found = environment.distributions.get(name)
     return found.display_name if found else name
+
+
+def names_first_party(named: NamedFirstParty, query: str) -> bool:
+    """Whether `query` is the first-party module or package that `named` loads."""
+    package = named.package.name if named.package is not None else None
+    return query in (named.module, named.use.name, package)

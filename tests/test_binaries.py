@@ -26,7 +26,7 @@ NEEDS_PY311 = (
 )
 FIX_ARM = (
     "install the wheel built for python3.11 on arm64 "
-    "(bundle build --fetch-wheels --runtime python3.11 --arch arm64 downloads it)"
+    "(bundle build --runtime python3.11 --arch arm64 fetches it, unless --offline)"
 )
 SAMPLE_SITE = Path(__file__).parent.parent / "sample_site" / ".venv" / "lib" / "python3.11"
 
@@ -68,7 +68,7 @@ def test_manylinux_2_28_is_refused_by_python311(tmp_path: Path, real_extension: 
         "error: fastnum 1.0 has no wheel for python3.11 on x86_64 (Amazon Linux 2, glibc "
         "2.26): its tags are cp311-cp311-manylinux_2_28_x86_64 (it needs glibc 2.28, the "
         f"runtime has 2.26); {NEEDS_PY311}; install a version that has wheels for python3.11 "
-        "on x86_64, or build with --fetch-wheels to download them"
+        "on x86_64, or build without --offline to fetch them"
     ]
     assert check_distribution(dist, PY311)[0].file == dist.location
 

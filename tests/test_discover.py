@@ -307,22 +307,38 @@ def test_a_non_literal_config_is_an_error_with_its_line(tmp_path: Path) -> None:
 
 
 def test_a_config_with_an_unhashable_key_is_an_error(tmp_path: Path) -> None:
-    root = write(tmp_path, {f"{F}/cron.py": f"config = {{[1]: 2}}\n{HANDLER}"})
+    source = f'config = {{"schedule": "@daily", [1]: 2}}\n{HANDLER}'
+    root = write(tmp_path, {f"{F}/cron.py": source})
     assert failure(discover(root), "cron").line == 1
 
 
+def test_a_schedule_of_the_wrong_type_is_an_error(tmp_path: Path) -> None:
+    root = write(tmp_path, {f"{F}/cron.py": f'\nconfig = {{"schedule": 5}}\n{HANDLER}'})
+    assert failure(discover(root), "cron") == Problem(
+        "`config['schedule']` must be a string",
+        file=root / F / "cron.py",
+        line=2,
+        function="cron",
+        hint=CONFIG_HINT,
+    )
+
+
 @pytest.mark.parametrize(
-    ("source", "message"),
+    "source",
     [
-        ('config = ["@hourly"]', "`config` must be a dict, not list"),
-        ('config = {"schedule": 5}', "`config['schedule']` must be a string"),
+        # the Aurora DSQL connector's README: connection settings built from os.environ
+        'import os\nconfig = {"host": os.environ.get("HOST", "x"), "user": "admin"}\n',
+        'config = ["@hourly"]\n',
+        "config = {[1]: 2}\n",
+        "import json\nconfig = json.loads('{}')\n",
+        "config: dict\n",
     ],
 )
-def test_a_config_of_the_wrong_type_is_an_error(tmp_path: Path, source: str, message: str) -> None:
-    root = write(tmp_path, {f"{F}/cron.py": f"\n{source}\n{HANDLER}"})
-    assert failure(discover(root), "cron") == Problem(
-        message, file=root / F / "cron.py", line=2, function="cron", hint=CONFIG_HINT
-    )
+def test_a_config_without_netlify_keys_is_the_codes_own(tmp_path: Path, source: str) -> None:
+    root = write(tmp_path, {f"{F}/db.py": source + HANDLER})
+    found = discover(root)
+    function = only(found)
+    assert (function.kind, function.config, found.warnings) == ("sync", {}, ())
 
 
 def test_an_invalid_schedule_in_the_source_is_an_error_with_its_line(tmp_path: Path) -> None:
@@ -695,16 +711,10 @@ def test_config_bound_three_times_names_every_line(tmp_path: Path) -> None:
     assert warning.message.startswith("`config` is bound more than once (lines 1, 2 and 3)")
 
 
-def test_a_bare_config_annotation_is_an_error(tmp_path: Path) -> None:
-    root = write(tmp_path, {f"{F}/cron.py": f"\nconfig: dict\n{HANDLER}"})
-    assert failure(discover(root), "cron") == Problem(
-        "`config` is annotated but never given a value: the bundler reads a function's "
-        "settings from a literal `config = {...}`",
-        file=root / F / "cron.py",
-        line=2,
-        function="cron",
-        hint='give it a value, e.g. config: dict = {"schedule": "@hourly"}',
-    )
+def test_a_bare_config_annotation_after_a_netlify_config_is_an_error(tmp_path: Path) -> None:
+    source = f'\nif False:\n    config = 1\nconfig: dict\nconfig = {{"path": "/x"}}\n{HANDLER}'
+    root = write(tmp_path, {f"{F}/cron.py": source})
+    assert only(discover(root)).config == {"path": "/x"}
 
 
 def test_an_annotation_beside_a_literal_config_changes_nothing(tmp_path: Path) -> None:
@@ -715,25 +725,37 @@ def test_an_annotation_beside_a_literal_config_changes_nothing(tmp_path: Path) -
 
 
 @pytest.mark.parametrize(
+    "source",
+    [
+        "def config():\n    return {}\n",
+        "class config:\n    pass\n",
+        "import config\n",
+        "from app import settings as config\n",
+        "for config in [{}]:\n    pass\n",
+        "with open('c.json') as config:\n    pass\n",
+        "(config := {})\n",
+        "config, other = {}, 1\n",
+    ],
+)
+def test_config_bound_by_other_statements_is_the_codes_own(tmp_path: Path, source: str) -> None:
+    root = write(tmp_path, {f"{F}/api.py": source + HANDLER})
+    found = discover(root)
+    assert (only(found).config, found.warnings) == ({}, ())
+
+
+@pytest.mark.parametrize(
     ("source", "line", "kind"),
     [
-        ("def config():\n    return {}\n", 1, "a def"),
-        ("class config:\n    pass\n", 1, "a class"),
-        ("import config\n", 1, "an import"),
-        ("from app import settings as config\n", 1, "an import"),
         (
             'config = {"schedule": "@daily"}\nconfig |= {"path": "/x"}\n',
             2,
             "an augmented assignment",
         ),
-        ("for config in [{}]:\n    pass\n", 1, "a for loop"),
-        ("with open('c.json') as config:\n    pass\n", 1, "a with statement"),
-        ("(config := {})\n", 1, "an assignment expression"),
-        ("config, other = {}, 1\n", 1, "an unpacking assignment"),
         ('config = {"schedule": "@daily"}\nfrom app import config\n', 2, "an import"),
+        ('config = {"path": "/x"}\ndef config():\n    return {}\n', 2, "a def"),
     ],
 )
-def test_config_bound_by_other_statements_is_an_error(
+def test_a_netlify_config_bound_again_by_other_statements_is_an_error(
     tmp_path: Path, source: str, line: int, kind: str
 ) -> None:
     root = write(tmp_path, {f"{F}/api.py": source + HANDLER})

@@ -1,5 +1,6 @@
 """Building for a Lambda runtime: binaries that cannot load there are refused (naming a
-version that can), --fetch-wheels swaps in the target's wheels, --compile adds bytecode.
+version that can), the target's wheels are fetched unless --offline, --compile adds
+bytecode.
 
 These use real wheels from the package index (numpy 2.4.6 ships only manylinux_2_27/2_28
 wheels, which cannot load on python3.11's Amazon Linux 2, glibc 2.26).
@@ -86,11 +87,22 @@ def test_python312_accepts_what_python311_refuses(
     # interpreter tag instead, so check the wording says so and not glibc
     root, python = site
     code, _out, err = run(
-        root, monkeypatch, "--python", str(python), "--runtime", "python3.12", "--out", "py312"
-    )
+        root, monkeypatch, "--python", str(python), "--runtime", "python3.12", "--offline",
+        "--out", "py312",
+    )  # fmt: skip
     assert code == 1
     errors = [line for line in err.splitlines() if line.startswith("error:")]
     assert errors and all("CPython 3.11" in e and "glibc 2.2" not in e for e in errors)
+    # without --offline, the same versions' cp312 wheels are fetched and shipped
+    code, _out, err = run(
+        root, monkeypatch, "--python", str(python), "--runtime", "python3.12", "--out", "py312"
+    )
+    assert code == 0, err
+    swaps = sorted(line for line in err.splitlines() if ": using the " in line)
+    assert [s.split(": using the ")[0].rsplit(": ", 1)[1] for s in swaps] == [
+        "MarkupSafe 3.0.2",
+        "numpy 2.4.6",
+    ]
 
 
 def test_fetch_wheels_builds_arm64_zips_with_aarch64_binaries_only(
@@ -105,7 +117,13 @@ def test_fetch_wheels_builds_arm64_zips_with_aarch64_binaries_only(
     assert code == 1
     [error] = [line for line in err.splitlines() if line.startswith("error:")]
     assert "numpy 2.4.6 has no wheel for python3.11 on arm64" in error
-    assert "the newest version with one is 2.2.6: pin numpy==2.2.6" in error
+    assert (
+        "numpy 2.2.6 is the newest version with a wheel for python3.11 on arm64: pin "
+        "numpy==2.2.6" in error
+    )
+    [swap] = [line for line in err.splitlines() if "MarkupSafe 3.0.2: using the" in line]
+    assert swap.startswith("note: ")
+    assert "wheel; the installed one does not fit the runtime" in swap
     out = root / "arm64"
     assert machines(out / "escape.zip") == {"aarch64"}
     manifest = json.loads((out / "manifest.json").read_text())

@@ -175,7 +175,8 @@ def test_a_config_literal_too_deep_for_literal_eval_is_a_clear_error() -> None:
     value: ast.expr = ast.List(elts=[], ctx=ast.Load())
     for _ in range(5000):
         value = ast.List(elts=[value], ctx=ast.Load())
-    statement = ast.Assign(targets=[ast.Name("config", ast.Store())], value=value, lineno=7)
+    settings = ast.Dict(keys=[ast.Constant("schedule")], values=[value])
+    statement = ast.Assign(targets=[ast.Name("config", ast.Store())], value=settings, lineno=7)
     binding = Binding("config", "assignment", 7, statement, nested=False)
     with pytest.raises(BundlerError) as caught:
         read_config([binding], Path("cron.py"))

@@ -62,10 +62,17 @@ from bundler.report import REPORT_VERSION, all_problems, json_report, summary_ta
     help="The Lambda architecture.  [default: [tool.bundler] arch, else x86_64]",
 )
 @click.option(
+    "--offline",
+    is_flag=True,
+    help="Never ask the package index: a distribution whose installed wheel does not fit "
+    "the runtime is an error (by default the same version's wheel for the runtime is "
+    "fetched, e.g. manylinux2014 for a manylinux_2_28 install, aarch64 on x86_64).",
+)
+@click.option(
     "--fetch-wheels",
     is_flag=True,
-    help="Download the target's wheel (same version) for each distribution whose installed "
-    "one does not fit the runtime, e.g. arm64 binaries on an x86_64 machine.",
+    hidden=True,
+    help="Kept for scripts: fetching the target's wheel is the default.",
 )
 @click.option(
     "--compile",
@@ -85,6 +92,7 @@ def build_command(
     shard: tuple[int, int] | None,
     runtime: str | None,
     arch: str | None,
+    offline: bool,
     fetch_wheels: bool,
     compile_: bool,
 ) -> None:
@@ -103,7 +111,7 @@ def build_command(
         shard=shard,
         runtime=runtime,
         arch=arch,
-        fetch_wheels=fetch_wheels,
+        offline=offline and not fetch_wheels,
         compile=compile_,
     )
     result = build(

@@ -55,7 +55,9 @@ def explanation_lines(explanation: Explanation, root: Path) -> list[str]:
     subject = explanation.subject
     if subject.standard_library:
         return [f"{subject.query}: part of the target's standard library; never shipped"]
-    if not subject.installed:
+    if subject.first_party:
+        lines = [f"{subject.query}: first-party code, loaded by name"]
+    elif not subject.installed:
         lines = [f"{subject.query} (not installed)"]
     elif subject.module:
         lines = [f"{subject.module}: a module of {subject.display_name} {subject.version}"]

@@ -18,10 +18,10 @@ from pathlib import Path
 
 from packaging.requirements import Requirement
 
-from bundler.check import RUNTIME_PROVIDED
 from bundler.contents import distribution_files
 from bundler.declared import Declared
 from bundler.environment import Environment
+from bundler.lambda_runtime import RUNTIME_PROVIDED
 from bundler.roles import closure_names
 
 
