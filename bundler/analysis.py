@@ -50,8 +50,13 @@ class Site:
         progress: Progress | None = None,
         runtime: str | None = None,
         arch: str | None = None,
+        *,
+        every_library_import: bool = False,
     ) -> Site:
         """Read the site's settings, index the environment and discover the functions.
+
+        `every_library_import`: read the guarded and lazy imports of libraries too (for
+        `bundle why`); a build needs only their top-level ones.
 
         Raises UsageError (bad layout or settings) or EnvironmentProblem (bad `--python`).
         """
@@ -96,7 +101,7 @@ class Site:
             choice=choice,
             project_roots=project_roots(root, declarations.project, environment),
             sources=sources,
-            libraries=LibraryIndex(environment),
+            libraries=LibraryIndex(environment, complete=every_library_import),
         )
 
     @property

@@ -7,9 +7,12 @@ modules those load through module-level, unguarded imports (not under `try/excep
 ImportError`, not under `TYPE_CHECKING`, not inside a function), and reports each import
 found on the way; the resolution ships what they name.
 
-Each module is parsed at most once per build, whichever functions reach it. The imports of
+Each module is read at most once per build, whichever functions reach it. The imports of
 each module are kept in the cache folder, one file per distribution keyed by its name,
-version and RECORD hash: a warm build parses nothing.
+version and RECORD hash: a warm build reads nothing. A build reads only each module's
+top-level imports (`bundler.top_level_imports`, a fraction of a syntax tree's cost);
+`bundle why` asks for every import (`complete`), guarded and lazy ones included, to say why
+those do not ship.
 """
 
 from __future__ import annotations
@@ -27,7 +30,8 @@ from bundler.digests import file_digest, open_regular
 from bundler.environment import Distribution, Environment
 from bundler.errors import BundlerError, Problem
 from bundler.imports import file_imports
-from bundler.source import parse_source
+from bundler.source import parse_source, read_source_text
+from bundler.top_level_imports import top_level_imports
 
 CACHE_FORMAT = 2
 FOLDER = "libraries"
@@ -62,8 +66,9 @@ class LibraryIndex:
     """The modules of one environment's distributions and their module-level imports,
     shared by every function of a build (safe across its threads)."""
 
-    def __init__(self, environment: Environment) -> None:
+    def __init__(self, environment: Environment, *, complete: bool = False) -> None:
         self.environment = environment
+        self.complete = complete  # also the guarded and lazy imports (a syntax tree each)
         self.dialects = Dialects(environment)
         self.cache: CacheFolder | None = None
         self._lock = threading.Lock()
@@ -188,7 +193,7 @@ class LibraryIndex:
                 return self._imports[owner].get(module, [])
         found: list[Found] = []
         try:
-            found = _module_imports(module, path)
+            found = _module_imports(module, path, self.complete)
         finally:
             with self._lock:
                 self._imports[owner][module] = found
@@ -226,7 +231,8 @@ class LibraryIndex:
             record = file_digest(distribution.location / "RECORD")[0].hex()[:16]
         except OSError:
             return None
-        name = f"{distribution.name}-{distribution.version}-{record}.json"
+        kind = "-complete" if self.complete else ""
+        name = f"{distribution.name}-{distribution.version}-{record}{kind}.json"
         return self.cache.path / FOLDER / name.replace("/", "_")
 
 
@@ -252,28 +258,47 @@ def _module_name(arcname: str) -> str | None:
     return ".".join(parts)
 
 
-def _module_imports(module: str, path: Path) -> list[Found]:
-    """The imports of the module at `path`, absolute, each with how it is made."""
+def _module_imports(module: str, path: Path, complete: bool) -> list[Found]:
+    """The imports of the module at `path`, absolute, each with how it is made: only the
+    top-level ones unless `complete`."""
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    if not complete:
+        try:
+            top = top_level_imports(read_source_text(path))
+        except BundlerError:
+            return []  # it cannot be imported either; whoever imports it finds out
+        if top is not None:
+            return [
+                (name, names, line, "")
+                for relative, names, line, level in top
+                if (name := _absolute(relative, level, package))
+            ]
     try:
         parsed = parse_source(path)
     except BundlerError:
-        return []  # it cannot be imported either; whoever imports it finds out
-    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+        return []
     found: list[Found] = []
     ignored: list[Problem] = []
     for site in file_imports(parsed, ignored):
         if site.type_checking:
             continue
         how = "lazy" if site.in_function else "guarded" if site.optional else ""
+        if not complete and how:
+            continue
         level = len(site.module) - len(site.module.lstrip("."))
-        name = site.module
-        if level:
-            base = package.split(".") if package else []
-            if level - 1 > len(base):
-                continue
-            base = base[: len(base) - (level - 1)]
-            rest = site.module[level:]
-            name = ".".join([*base, rest] if rest else base)
-        if name and name != "__future__":
+        name = _absolute(site.module[level:], level, package)
+        if name:
             found.append((name, tuple(site.names), site.line, how))
     return found
+
+
+def _absolute(module: str, level: int, package: str) -> str | None:
+    """The absolute name of `from {"." * level}{module} import ...` in `package`; None
+    for `__future__` and for what reaches above the top package."""
+    if level:
+        base = package.split(".") if package else []
+        if level - 1 > len(base):
+            return None
+        base = base[: len(base) - (level - 1)]
+        module = ".".join([*base, module] if module else base)
+    return module if module and module != "__future__" else None

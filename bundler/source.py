@@ -94,15 +94,7 @@ def _signature(path: Path) -> tuple[int, ...]:
 def parse_source(path: Path) -> ParsedSource:
     """The syntax tree of `path`, never running it."""
     signature = _signature(path)  # before reading: a change in between means parsing again
-    try:
-        data = path.read_bytes()
-    except OSError as error:
-        raise BundlerError.of(
-            f"cannot read this file: {error.strerror or error}",
-            file=path,
-            hint="check that it exists and is readable",
-        ) from None
-    text = _decode(data, path)
+    text = read_source_text(path)
     if "\0" in text:
         raise BundlerError.of(
             "source code contains a NUL byte",
@@ -112,6 +104,19 @@ def parse_source(path: Path) -> ParsedSource:
         )
     tree, found = _parse(text, path)
     return ParsedSource(path, signature, text, tree, found)
+
+
+def read_source_text(path: Path) -> str:
+    """The text of the Python file `path`, decoded as Python decodes it (PEP 263)."""
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise BundlerError.of(
+            f"cannot read this file: {error.strerror or error}",
+            file=path,
+            hint="check that it exists and is readable",
+        ) from None
+    return _decode(data, path)
 
 
 def _decode(data: bytes, path: Path) -> str:

@@ -399,5 +399,6 @@ def test_why_a_guarded_or_lazy_library_import_is_not_shipped(
     built: tuple[Path, Path], name: str, message: str
 ) -> None:
     site, python = built
-    [answer] = explain(Site.open(site, python=python), name, "sdk").functions
+    opened = Site.open(site, python=python, every_library_import=True)  # as `bundle why` does
+    [answer] = explain(opened, name, "sdk").functions
     assert (answer.shipped, [r.message for r in answer.reasons]) == (False, [f"sdklib/{message}"])

@@ -41,7 +41,7 @@ def why_command(
     spelling (PyYAML, pyyaml) or a module (yaml, google.protobuf, PIL.Image).
     """
     root = Path.cwd()
-    site = Site.open(root, functions_dir, python)
+    site = Site.open(root, functions_dir, python, every_library_import=True)
     explanation = explain(site, name, function)
     if as_json:
         document = json_explanation(explanation, site.root)
