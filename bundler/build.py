@@ -13,7 +13,6 @@ from pathlib import Path
 from packaging.utils import canonicalize_name
 
 from bundler.analysis import Progress, Site, Step, analyse_function
-from bundler.cachefolder import CacheFolder
 from bundler.check import check_unzipped, check_zipped
 from bundler.contents import (
     Contents,
@@ -36,6 +35,7 @@ from bundler.incremental import BuildCache
 from bundler.manifest import MANIFEST_NAME, read_manifest, write_manifest
 from bundler.pack import Bundle, Packer
 from bundler.resolve import Resolution
+from bundler.store.folder import CacheFolder
 
 
 @dataclass(frozen=True)

@@ -32,9 +32,9 @@ from packaging.utils import (
 )
 from packaging.version import InvalidVersion, Version
 
-from bundler.cachefolder import CacheFolder, remove_entry, replace_entry, temporary_file
 from bundler.environment import Distribution
 from bundler.errors import Problem
+from bundler.store.folder import CacheFolder, remove_entry, replace_entry, temporary_file
 from bundler.targets import LambdaTarget
 from bundler.unpack import (
     DamagedWheel,

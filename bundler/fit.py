@@ -19,7 +19,6 @@ from pathlib import Path
 from packaging.utils import parse_wheel_filename
 
 from bundler.binaries import check_distribution
-from bundler.cachefolder import CacheFolder, ScratchFolder
 from bundler.compile import compile_bytecode
 from bundler.contents import Contents, Entry
 from bundler.environment import Distribution, Environment
@@ -32,6 +31,7 @@ from bundler.fetch import (
     newest_version_with_wheel,
 )
 from bundler.resolve import Resolution
+from bundler.store.folder import CacheFolder, ScratchFolder
 from bundler.targets import LambdaTarget
 
 _NEEDS = re.compile(r"it needs (glibc \d+\.\d+)")

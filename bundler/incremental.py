@@ -28,12 +28,18 @@ from typing import Any
 
 from bundler import __version__
 from bundler.analysis import Analysis, Site
-from bundler.cachefolder import CacheFolder, remove_entry, replace_entry, temporary_file, wrong_kind
 from bundler.contents import distribution_files
 from bundler.digests import file_digest, file_sha256, open_regular
 from bundler.environment import Distribution
 from bundler.errors import Problem
 from bundler.pack import Bundle
+from bundler.store.folder import (
+    CacheFolder,
+    remove_entry,
+    replace_entry,
+    temporary_file,
+    wrong_kind,
+)
 
 CACHE_FORMAT = 4
 _ENTRY_LIMIT = 16 * 1024 * 1024  # bytes: an entry is a few KB; more is not one of ours

@@ -1,6 +1,6 @@
 """Write deterministic zips: sorted entries, fixed times and modes, atomic renames.
 
-Compression goes through `bundler.blobs`: a `Packer` shared by every function of a
+Compression goes through `bundler.store.blobs`: a `Packer` shared by every function of a
 build deflates each distinct file once (`bundler.zipwriter` copies the deflated bytes).
 """
 
@@ -15,11 +15,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from bundler.blobs import DEFAULT_LEVEL, BlobStore
-from bundler.cachefolder import CacheFolder
 from bundler.contents import Contents
 from bundler.digests import changed_size
 from bundler.errors import UsageError
+from bundler.store.blobs import DEFAULT_LEVEL, BlobStore
+from bundler.store.folder import CacheFolder
 from bundler.zipwriter import Deflated, ZipWriter
 
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)

@@ -20,10 +20,10 @@ from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path, PurePosixPath
 
-from bundler.cachefolder import TEMPORARY, remove_entry
 from bundler.digests import file_digest, open_regular, record_hash, record_hash_of
 from bundler.environment import Distribution, read_distribution
 from bundler.errors import BundlerError
+from bundler.store.folder import TEMPORARY, remove_entry
 
 _SIGNATURES = ("RECORD", "RECORD.jws", "RECORD.p7s")
 

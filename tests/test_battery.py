@@ -774,7 +774,7 @@ def forge_blob(cache: Path, real: bytes, forged: bytes) -> None:
     """Put a blob in the cache under the key of `real` holding `forged`: a record whose header
     (content key, crc32, size, check) is consistent, as anyone who can write the cache (a
     restored CI cache) can make one. The packs, which hold the real one, go."""
-    from bundler.blobfile import write_blob_file
+    from bundler.store.blobfile import write_blob_file
 
     digest = hashlib.sha256(real).digest()
     compressor = zlib.compressobj(6, zlib.DEFLATED, -15)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bundler.blobfile import HEADER, Damaged, parse_header, read_blob_file, write_blob_file
+from bundler.store.blobfile import HEADER, Damaged, parse_header, read_blob_file, write_blob_file
 
 DATA = b"hello blob " * 100
 

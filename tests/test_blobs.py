@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from support import bounded
 
-from bundler import blobfile, blobs
-from bundler.blobs import BlobStats, BlobStore
 from bundler.errors import BundlerError
+from bundler.store import blobfile, blobs
+from bundler.store.blobs import BlobStats, BlobStore
 from bundler.zipwriter import Deflated
 
 TEXT = b"import json\n\ndef handler(event, context):\n    return json.dumps(event)\n" * 50
@@ -268,7 +268,7 @@ def test_threads_compress_one_content_once(tmp_path: Path, monkeypatch: pytest.M
 RACE = """
 import sys
 from pathlib import Path
-from bundler.blobs import BlobStore
+from bundler.store.blobs import BlobStore
 cache, data = Path(sys.argv[1]), Path(sys.argv[2]).read_bytes()
 for level in range(10):
     store = BlobStore(cache, level=level)

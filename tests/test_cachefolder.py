@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bundler.cachefolder import STALE_AFTER, CacheFolder
+from bundler.store.folder import STALE_AFTER, CacheFolder
 
 HINT = (
     "give it free space and write permission, choose another with --cache-dir, "
@@ -150,7 +150,7 @@ HOLDER = textwrap.dedent(
     """
     import sys
     from pathlib import Path
-    from bundler.cachefolder import CacheFolder
+    from bundler.store.folder import CacheFolder
     cache = CacheFolder.open(Path(sys.argv[1]))
     assert cache.usable, cache.warnings
     print("holding", flush=True)

@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from bundler.cachefolder import CacheFolder
 from bundler.library_imports import LibraryImport, LibraryIndex
+from bundler.store.folder import CacheFolder
 
 
 def test_a_reached_module_s_imports_are_reported_with_file_and_line(

@@ -12,8 +12,8 @@ import pytest
 from support import bounded
 from test_cachefolder import make_kind
 
-from bundler import packs
-from bundler.blobs import BlobStats, BlobStore
+from bundler.store import packs
+from bundler.store.blobs import BlobStats, BlobStore
 from bundler.zipwriter import Deflated
 
 TEXT = b"import json\n\ndef handler(event, context):\n    return json.dumps(event)\n" * 50

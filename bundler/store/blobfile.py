@@ -17,8 +17,8 @@ import zlib
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
-from bundler.cachefolder import remove_entry, replace_entry, temporary_file, wrong_kind
 from bundler.digests import open_regular
+from bundler.store.folder import remove_entry, replace_entry, temporary_file, wrong_kind
 
 MAGIC = b"BNDLBLB1"
 HEADER = struct.Struct("<8s32sBIQQ32s")

@@ -1,11 +1,11 @@
-"""Pack files: many blobs of `bundler.blobs` in one file, written once at the end of a build.
+"""Pack files: many blobs of `bundler.store.blobs` in one file, written once at the end of a build.
 
 Creating one small file per blob costs as much as compressing it, so the blobs a build
 compresses are kept in memory and written together when the store closes:
 
     <folder>/pack-<sha256 of the index, hex>.pack
 
-    records: one per blob, opaque here (`bundler.blobs` writes its checked blob header
+    records: one per blob, opaque here (`bundler.store.blobs` writes its checked blob header
              then the compressed bytes, and checks both on every read)
     index:   one entry per record, sorted by key: key (32 bytes), offset, length (8 each)
     footer:  magic, number of entries, offset of the index, sha256 of the index
@@ -28,8 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from bundler.cachefolder import remove_entry, replace_entry, temporary_file, wrong_kind
 from bundler.digests import open_regular
+from bundler.store.folder import remove_entry, replace_entry, temporary_file, wrong_kind
 
 MAX_PACKS = 16
 _MAGIC = b"BNDLPAK1"

@@ -3,8 +3,8 @@
 The key is the sha256 of a file's bytes (always hashed here, never taken from a RECORD:
 an installed file edited after installation must ship as it is on disk) and the
 compression level. One run keeps what it found in memory; a cache folder keeps it between
-runs: the small blobs a run compresses go into one pack (`bundler.packs`) when the store
-closes, a large one into a file of its own at once (`bundler.blobfile` has the format):
+runs: the small blobs a run compresses go into one pack (`bundler.store.packs`) when the store
+closes, a large one into a file of its own at once (`bundler.store.blobfile` has the format):
 
     <cache>/blobs/zlib-<version>/level-<n>/packs/pack-<64 hex>.pack
     <cache>/blobs/zlib-<version>/level-<n>/<2 hex>/<62 hex>
@@ -28,8 +28,10 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from bundler import packs
-from bundler.blobfile import (
+from bundler.digests import open_regular, open_shipped
+from bundler.errors import BundlerError, Problem
+from bundler.store import packs
+from bundler.store.blobfile import (
     CHUNK,
     HEADER,
     Changed,
@@ -41,9 +43,7 @@ from bundler.blobfile import (
     read_blob_file,
     write_blob_file,
 )
-from bundler.cachefolder import CacheFolder, ScratchFolder, remove_entry
-from bundler.digests import open_regular, open_shipped
-from bundler.errors import BundlerError, Problem
+from bundler.store.folder import CacheFolder, ScratchFolder, remove_entry
 from bundler.zipwriter import Deflated
 
 DEFAULT_LEVEL = 6  # zlib's default, what zipfile's ZIP_DEFLATED uses
