@@ -20,20 +20,20 @@ from bundler.contents import (
     collect_contents,
     first_party_files,
 )
-from bundler.declarations_read import no_declarations
 from bundler.destinations import (
     check_output_folder,
     claim_output_folder,
     function_fault,
     output_problem,
 )
-from bundler.discover import Function
 from bundler.environment import Environment
 from bundler.errors import BundlerError, Problem, UsageError
 from bundler.fit import Fitter
 from bundler.incremental import BuildCache
 from bundler.manifest import MANIFEST_NAME, read_manifest, write_manifest
 from bundler.pack import Bundle, Packer
+from bundler.project.declarations_read import no_declarations
+from bundler.project.discover import Function
 from bundler.resolve import Resolution
 from bundler.store.folder import CacheFolder
 

@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bundler.digests import open_shipped, record_hash
-from bundler.discover import Function
 from bundler.environment import Distribution, Environment
 from bundler.errors import BundlerError, Problem, display_path
-from bundler.patterns import FilePattern, IncludeEntry, parse_pattern, unmatched
+from bundler.project.discover import Function
+from bundler.project.patterns import FilePattern, IncludeEntry, parse_pattern, unmatched
+from bundler.project.shippable import Root, admit, search, walk_files, within_site
 from bundler.resolve import Resolution
 from bundler.scan import Scan
-from bundler.shippable import Root, admit, search, walk_files, within_site
 
 FIRST_PARTY = ""
 

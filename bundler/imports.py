@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from bundler.errors import Problem
-from bundler.source import ParsedSource, child_statements
+from bundler.project.source import ParsedSource, child_statements
 
 NOT_LITERAL = "cannot follow a dynamic import whose name is not a literal"
 MAX_NAME = 255  # the longest file name Linux allows: a longer module name cannot be found

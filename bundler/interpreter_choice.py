@@ -26,8 +26,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from bundler.declared import SiteDeclarations, read_toml
 from bundler.errors import UsageError
+from bundler.project.declared import SiteDeclarations, read_toml
 
 
 @dataclass(frozen=True)
@@ -93,7 +93,7 @@ def choose_python(
 def default_python(root: Path) -> Path:
     """The interpreter `bundle build` would choose for the site, else this one: for
     commands that only need some Python of the runtime's version (verify, audit)."""
-    from bundler.config import SiteConfig
+    from bundler.project.config import SiteConfig
 
     try:
         config = SiteConfig.from_root(root)

@@ -29,7 +29,7 @@ from bundler.digests import file_digest, open_regular
 from bundler.environment import Distribution, Environment
 from bundler.errors import BundlerError, Problem
 from bundler.imports import file_imports
-from bundler.source import parse_source, read_source_text
+from bundler.project.source import parse_source, read_source_text
 from bundler.store.folder import CacheFolder, replace_entry, temporary_file
 from bundler.top_level_imports import top_level_imports
 

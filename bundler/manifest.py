@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, Any
 
 from bundler import __version__
 from bundler.digests import NotARegularFile, open_regular
-from bundler.discover import NAME_RULE
 from bundler.environment import Environment
 from bundler.errors import BundlerError, Problem, UsageError
 from bundler.json_fields import (
@@ -32,6 +31,7 @@ from bundler.json_fields import (
     read_string,
 )
 from bundler.pack import write_text_atomically
+from bundler.project.discover import NAME_RULE
 from bundler.targets import normalise_arch
 
 if TYPE_CHECKING:

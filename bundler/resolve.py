@@ -10,11 +10,11 @@ from pathlib import Path
 
 from packaging.utils import canonicalize_name
 
-from bundler.config import FunctionSettings
 from bundler.environment import Distribution, Environment
 from bundler.errors import BundlerError, Problem
 from bundler.library_imports import LibraryIndex
 from bundler.name_roots import NamedRoots, library_roots, roots_by_name
+from bundler.project.config import FunctionSettings
 from bundler.roles import Declarations, Role, marker_applies
 from bundler.scan import ImportSite, Scan
 

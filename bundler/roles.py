@@ -17,10 +17,10 @@ from packaging.markers import Marker
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from bundler.config import SiteConfig
-from bundler.declared import Declared, Manager
 from bundler.environment import Distribution, Environment
 from bundler.errors import Problem
+from bundler.project.config import SiteConfig
+from bundler.project.declared import Declared, Manager
 
 RoleKind = Literal["runtime", "extra", "dev", "project", "undeclared"]
 

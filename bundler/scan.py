@@ -11,8 +11,8 @@ from bundler.errors import BundlerError, Problem, display_path
 from bundler.imports import ImportSite as ImportSite  # where resolve and why find it
 from bundler.imports import file_imports
 from bundler.loaded_by_name import NameReader, NameUse
-from bundler.shippable import walk_files, within_site
-from bundler.source import SourceMemo
+from bundler.project.shippable import walk_files, within_site
+from bundler.project.source import SourceMemo
 
 
 @dataclass(frozen=True)

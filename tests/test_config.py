@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from packaging.requirements import InvalidRequirement, Requirement
 
-from bundler.config import Declared, FunctionSettings, IncludeEntry, SiteConfig
 from bundler.errors import Problem, UsageError
+from bundler.project.config import Declared, FunctionSettings, IncludeEntry, SiteConfig
 
 PARSE_HINT = "fix it, or the bundler cannot tell runtime from dev dependencies"
 

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from conftest import write_tree
 
-from bundler.config import SiteConfig
-from bundler.declared import Declared, Manager
 from bundler.errors import UsageError
+from bundler.project.config import SiteConfig
+from bundler.project.declared import Declared, Manager
 
 
 def _roles(config: SiteConfig) -> list[tuple[str, str, str | None, str]]:

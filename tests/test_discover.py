@@ -14,10 +14,10 @@ import pytest
 import support
 from test_cli import run
 
-from bundler.config import FunctionSettings, SiteConfig
-from bundler.discover import NAME_RULE, Discovery, Function, discover_functions
 from bundler.errors import BundlerError, Problem, UsageError
-from bundler.source import SourceMemo
+from bundler.project.config import FunctionSettings, SiteConfig
+from bundler.project.discover import NAME_RULE, Discovery, Function, discover_functions
+from bundler.project.source import SourceMemo
 
 F = "netlify/functions"
 HANDLER = "def handler(event, context):\n    return {'statusCode': 200}\n"

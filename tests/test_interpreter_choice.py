@@ -13,7 +13,6 @@ from conftest import write_tree
 from support import make_venv
 
 from bundler.cli import main
-from bundler.config import SiteConfig
 from bundler.errors import UsageError
 from bundler.interpreter_choice import (
     _hatch_environment,
@@ -22,6 +21,7 @@ from bundler.interpreter_choice import (
     choose_python,
     is_own_environment,
 )
+from bundler.project.config import SiteConfig
 
 UV_SITE = {"pyproject.toml": '[project]\nname = "site-uv"\ndependencies = ["webapi"]\n'}
 POETRY_SITE = {

@@ -12,7 +12,7 @@ from test_build import HEALTHY, PYPROJECT, make_environment, make_site
 from test_cli import error_lines, run
 
 from bundler.errors import Problem
-from bundler.patterns import FilePattern, IncludeEntry, parse_pattern
+from bundler.project.patterns import FilePattern, IncludeEntry, parse_pattern
 
 HANDLER = "def handler(event, context):\n    return 1\n"
 EXAMPLE = 'e.g. "templates/**" or "data/*.json"'
@@ -188,8 +188,8 @@ def test_an_odd_included_files_entry_names_netlify_toml(
 
 
 def test_every_odd_entry_is_reported_at_once(tmp_path: Path) -> None:
-    from bundler.config import SiteConfig
     from bundler.errors import UsageError
+    from bundler.project.config import SiteConfig
 
     (tmp_path / "pyproject.toml").write_text('[tool.bundler]\ninclude = ["", "/x", "certifi"]\n')
     (tmp_path / "netlify.toml").write_text('[functions."api"]\nincluded_files = ["**"]\n')

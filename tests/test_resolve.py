@@ -9,7 +9,7 @@ from typing import Any
 
 from support import api_event, invoke, zip_distributions, zip_names
 
-from bundler.config import SiteConfig
+from bundler.project.config import SiteConfig
 from bundler.resolve import Declarations
 
 Site = Callable[..., Path]

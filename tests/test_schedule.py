@@ -9,10 +9,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bundler.bindings import Binding
 from bundler.errors import BundlerError, Problem
-from bundler.schedule import NAMED_SCHEDULES, read_config, schedule_error
-from bundler.source import TOO_DEEP, TOO_DEEP_HINT
+from bundler.project.bindings import Binding
+from bundler.project.schedule import NAMED_SCHEDULES, read_config, schedule_error
+from bundler.project.source import TOO_DEEP, TOO_DEEP_HINT
 
 FIVE = "(minute hour day-of-month month day-of-week)"
 

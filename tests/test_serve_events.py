@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bundler.discover import EVENT_TRIGGERS
+from bundler.project.discover import EVENT_TRIGGERS
 from bundler.serve.events import (
     CLOCKWORK,
     HttpRequest,

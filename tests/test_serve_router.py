@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bundler.routes import function_routes
+from bundler.project.routes import function_routes
 from bundler.serve.redirects import Redirect, read_redirects
 from bundler.serve.router import Router
 

@@ -13,10 +13,10 @@ import pytest
 from serve_support import write_site
 
 from bundler.build import build
-from bundler.config import SiteConfig
-from bundler.discover import discover_functions
 from bundler.errors import BundlerError
-from bundler.routes import Route, function_routes, pathname_regex
+from bundler.project.config import SiteConfig
+from bundler.project.discover import discover_functions
+from bundler.project.routes import Route, function_routes, pathname_regex
 
 F = "netlify/functions"
 HANDLER = "def handler(event, context):\n    return {'statusCode': 200}\n"

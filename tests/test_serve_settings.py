@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from bundler.discover import Function
 from bundler.errors import UsageError
+from bundler.project.discover import Function
 from bundler.serve.settings import ServeConfig
 from bundler.serve.variables import (
     LAMBDA_PATH,

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bundler.errors import Problem
-from bundler.shippable import Root, walk_files, within_site
+from bundler.project.shippable import Root, walk_files, within_site
 
 
 def test_system_files_are_never_inside_a_root_that_does_not_hold_them() -> None:

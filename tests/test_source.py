@@ -14,7 +14,7 @@ import pytest
 from test_cli import error_lines, run
 
 from bundler.errors import BundlerError, Problem
-from bundler.source import TOO_DEEP, TOO_DEEP_HINT, SourceMemo, parse_source
+from bundler.project.source import TOO_DEEP, TOO_DEEP_HINT, SourceMemo, parse_source
 
 F = "netlify/functions"
 HANDLER = "\ndef handler(event, context):\n    return {'statusCode': 200}\n"

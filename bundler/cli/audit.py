@@ -119,10 +119,10 @@ def _finite(value: float | None) -> float | None:
 
 def deep_problems(audit: SiteAudit, root: Path, python: Path | None) -> list[Problem]:
     """`deep_look` over each audited zip; what `[tool.bundler] exclude` drops is expected."""
-    from bundler.config import SiteConfig
     from bundler.deep import deep_look
     from bundler.environment import Environment, Interpreter
     from bundler.interpreter_choice import default_python, python_in
+    from bundler.project.config import SiteConfig
 
     config = SiteConfig.from_root(root)
     interpreter = Interpreter.from_executable(python_in(python) if python else default_python(root))

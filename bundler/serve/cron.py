@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from bundler.schedule import _FIELDS, _STEP, _number, schedule_error
+from bundler.project.schedule import _FIELDS, _STEP, _number, schedule_error
 
 NAMED = {
     "@yearly": "0 0 1 1 *",

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bundler.discover import EVENT_TRIGGERS
 from bundler.errors import Problem, UsageError
+from bundler.project.discover import EVENT_TRIGGERS
 from bundler.serve.app import STATUS_PATH, ServeApp, ServeOptions
 from bundler.serve.dispatch import ERROR_HEADER, call_function, run_background
 from bundler.serve.events import CLOCKWORK, http_event, synthetic_request

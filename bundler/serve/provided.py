@@ -19,9 +19,9 @@ from pathlib import Path
 from packaging.requirements import Requirement
 
 from bundler.contents import distribution_files
-from bundler.declared import Declared
 from bundler.environment import Environment
 from bundler.lambda_runtime import RUNTIME_PROVIDED
+from bundler.project.declared import Declared
 from bundler.roles import closure_names
 
 

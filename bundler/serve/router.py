@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import unquote
 
-from bundler.discover import NAME_RULE
-from bundler.routes import Route
+from bundler.project.discover import NAME_RULE
+from bundler.project.routes import Route
 from bundler.serve.redirects import REWRITE, Redirect
 
 DEFAULT_URL = re.compile(r"^/\.netlify/(functions|builders)/([^/]+)")

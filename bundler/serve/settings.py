@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bundler.declared import read_toml
-from bundler.discover import Function
 from bundler.errors import Problem, UsageError
+from bundler.project.declared import read_toml
+from bundler.project.discover import Function
 from bundler.serve.redirects import Redirect, read_redirects
 
 DEFAULT_TIMEOUTS = {"sync": 60.0, "event": 60.0, "scheduled": 30.0, "background": 900.0}

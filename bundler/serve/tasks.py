@@ -20,8 +20,8 @@ from pathlib import Path
 
 from bundler.analysis import Progress
 from bundler.build import BuildOptions, BuildResult, FunctionBuild, build
-from bundler.discover import Function
 from bundler.errors import Problem
+from bundler.project.discover import Function
 
 SERVE_FOLDER = Path("serve")
 

@@ -12,7 +12,7 @@ import hashlib
 from datetime import UTC, datetime
 from typing import Any
 
-from bundler.discover import EVENT_TRIGGERS
+from bundler.project.discover import EVENT_TRIGGERS
 from bundler.serve.cron import netlify_time
 
 DEPLOY_STATES = {

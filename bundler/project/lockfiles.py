@@ -17,8 +17,8 @@ from typing import Any
 
 from packaging.utils import canonicalize_name
 
-from bundler.declared import LockGroups, dev_group, read_toml
 from bundler.errors import BundlerError, Problem
+from bundler.project.declared import LockGroups, dev_group, read_toml
 
 LOCK_FILES = ("uv.lock", "poetry.lock", "Pipfile.lock", "pdm.lock")
 

@@ -7,8 +7,8 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from bundler.declared import Declared, Kind, dev_group, parse_requirement, table_requirement
 from bundler.errors import Problem, UsageError
+from bundler.project.declared import Declared, Kind, dev_group, parse_requirement, table_requirement
 
 RUNTIME_REQUIREMENT_FILES = ("requirements.txt", "requirements.in")
 DEV_REQUIREMENT_GLOBS = tuple(

@@ -11,7 +11,7 @@ import ast
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 
-from bundler.source import ParsedSource, child_statements
+from bundler.project.source import ParsedSource, child_statements
 
 
 @dataclass(frozen=True)

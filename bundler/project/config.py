@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bundler.declarations_read import read_declared
-from bundler.declared import Declared, SiteDeclarations, read_toml, toml_table
 from bundler.errors import Problem, UsageError
-from bundler.patterns import IncludeEntry, parse_pattern
+from bundler.project.declarations_read import read_declared
+from bundler.project.declared import Declared, SiteDeclarations, read_toml, toml_table
+from bundler.project.patterns import IncludeEntry, parse_pattern
 
 __all__ = ["Declared", "FunctionSettings", "IncludeEntry", "SiteConfig"]
 

@@ -8,10 +8,10 @@ import re
 from pathlib import Path
 from typing import Any
 
-from bundler.bindings import Binding
-from bundler.config import FunctionSettings
 from bundler.errors import BundlerError, Problem
-from bundler.source import TOO_DEEP, TOO_DEEP_HINT
+from bundler.project.bindings import Binding
+from bundler.project.config import FunctionSettings
+from bundler.project.source import TOO_DEEP, TOO_DEEP_HINT
 
 NAMED_SCHEDULES = ("@yearly", "@annually", "@monthly", "@weekly", "@daily", "@hourly")
 _MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")

@@ -8,12 +8,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
-from bundler.bindings import Binding, top_level_bindings
-from bundler.config import FunctionSettings, SiteConfig
 from bundler.errors import BundlerError, Problem, UsageError
-from bundler.routes import Route, function_routes
-from bundler.schedule import choose_schedule, read_config
-from bundler.source import ParsedSource, SourceMemo, parse_source
+from bundler.project.bindings import Binding, top_level_bindings
+from bundler.project.config import FunctionSettings, SiteConfig
+from bundler.project.routes import Route, function_routes
+from bundler.project.schedule import choose_schedule, read_config
+from bundler.project.source import ParsedSource, SourceMemo, parse_source
 
 Kind = Literal["sync", "background", "scheduled", "event"]
 Layout = Literal["file", "directory"]

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bundler.declared import (
+from bundler.errors import Problem, UsageError
+from bundler.project.declared import (
     Declared,
     Kind,
     dev_group,
@@ -17,7 +18,6 @@ from bundler.declared import (
     table_requirement,
     toml_table,
 )
-from bundler.errors import Problem, UsageError
 
 _EXAMPLE = 'write it as ["requests>=2", ...]'
 

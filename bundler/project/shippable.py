@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Literal
 
 from bundler.errors import Problem
-from bundler.patterns import SKIPPED_DIRS, FilePattern
+from bundler.project.patterns import SKIPPED_DIRS, FilePattern
 
 _SYSTEM = ("/proc", "/sys", "/dev")  # never read, wherever a link points
 _BYTECODE = (".pyc", ".pyo")

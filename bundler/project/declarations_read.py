@@ -9,11 +9,11 @@ from typing import Any
 
 from packaging.utils import canonicalize_name
 
-from bundler.declarations_files import pipfile_requirements, requirement_files
-from bundler.declarations_pyproject import pyproject_requirements
-from bundler.declared import Declared, Manager, SiteDeclarations, read_toml
 from bundler.errors import Problem
-from bundler.lockfiles import read_locks
+from bundler.project.declarations_files import pipfile_requirements, requirement_files
+from bundler.project.declarations_pyproject import pyproject_requirements
+from bundler.project.declared import Declared, Manager, SiteDeclarations, read_toml
+from bundler.project.lockfiles import read_locks
 
 
 def read_declared(
