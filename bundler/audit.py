@@ -22,9 +22,9 @@ from packaging.utils import canonicalize_name
 from bundler.check import UNZIPPED_LIMIT, ZIPPED_LIMIT
 from bundler.contents import FIRST_PARTY
 from bundler.digests import file_sha256
+from bundler.environment.runtime import RUNTIME_PROVIDED
 from bundler.errors import Problem, UsageError
 from bundler.integrity import DAMAGED, zip_records
-from bundler.lambda_runtime import RUNTIME_PROVIDED
 from bundler.manifest import MANIFEST_NAME, DroppedFiles, ManifestFunction, read_manifest
 
 Kind = Literal["native", "source", "data", "metadata"]

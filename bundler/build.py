@@ -26,7 +26,7 @@ from bundler.destinations import (
     function_fault,
     output_problem,
 )
-from bundler.environment import Environment
+from bundler.environment.distributions import Environment
 from bundler.errors import BundlerError, Problem, UsageError
 from bundler.fit import Fitter
 from bundler.incremental import BuildCache

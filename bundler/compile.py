@@ -13,11 +13,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from bundler.environment.interpreter import PythonFailed, ask_python
 from bundler.errors import BundlerError, Problem
-from bundler.probe import PythonFailed, ask_python
 
 # Run by the target interpreter: standard library only, Python 3.8 and later. The answer
-# goes to the file named by sys.argv[1] (see bundler.probe), the pycs to sys.argv[2].
+# goes to the file named by sys.argv[1] (see `ask_python`), the pycs to sys.argv[2].
 _COMPILER = r"""
 import importlib.util, json, os, py_compile, sys
 jobs, out = json.load(sys.stdin), sys.argv[2]

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bundler.digests import open_shipped, record_hash
-from bundler.environment import Distribution, Environment
+from bundler.environment.distributions import Distribution, Environment
 from bundler.errors import BundlerError, Problem, display_path
 from bundler.project.discover import Function
 from bundler.project.patterns import FilePattern, IncludeEntry, parse_pattern, unmatched

@@ -16,7 +16,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from bundler.environment import Distribution, Environment
+from bundler.environment.distributions import Distribution, Environment
 
 # dialect -> driver -> the DBAPI module it imports, then modules it needs when installed
 # (greenlet for the async drivers); from SQLAlchemy 2.x's `import_dbapi` methods

@@ -22,7 +22,7 @@ from typing import Any
 
 from packaging.utils import canonicalize_name
 
-from bundler.environment import Environment
+from bundler.environment.distributions import Environment
 from bundler.errors import BundlerError, Problem
 
 

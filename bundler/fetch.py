@@ -32,10 +32,10 @@ from packaging.utils import (
 )
 from packaging.version import InvalidVersion, Version
 
-from bundler.environment import Distribution
+from bundler.environment.distributions import Distribution
+from bundler.environment.targets import LambdaTarget
 from bundler.errors import Problem
 from bundler.store.folder import CacheFolder, remove_entry, replace_entry, temporary_file
-from bundler.targets import LambdaTarget
 from bundler.unpack import (
     DamagedWheel,
     FetchError,

@@ -21,7 +21,8 @@ from packaging.utils import parse_wheel_filename
 from bundler.binaries import check_distribution
 from bundler.compile import compile_bytecode
 from bundler.contents import Contents, Entry
-from bundler.environment import Distribution, Environment
+from bundler.environment.distributions import Distribution, Environment
+from bundler.environment.targets import LambdaTarget
 from bundler.errors import BundlerError, Problem
 from bundler.fetch import (
     FetchedWheel,
@@ -32,7 +33,6 @@ from bundler.fetch import (
 )
 from bundler.resolve import Resolution
 from bundler.store.folder import CacheFolder, ScratchFolder
-from bundler.targets import LambdaTarget
 
 _NEEDS = re.compile(r"it needs (glibc \d+\.\d+)")
 

@@ -30,7 +30,7 @@ from bundler import __version__
 from bundler.analysis import Analysis, Site
 from bundler.contents import distribution_files
 from bundler.digests import file_digest, file_sha256, open_regular
-from bundler.environment import Distribution
+from bundler.environment.distributions import Distribution
 from bundler.errors import Problem
 from bundler.pack import Bundle
 from bundler.store.folder import (

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from bundler.database_urls import Dialects
 from bundler.digests import file_digest, open_regular
-from bundler.environment import Distribution, Environment
+from bundler.environment.distributions import Distribution, Environment
 from bundler.errors import BundlerError, Problem
 from bundler.imports import file_imports
 from bundler.project.source import parse_source, read_source_text

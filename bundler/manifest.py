@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 from bundler import __version__
 from bundler.digests import NotARegularFile, open_regular
-from bundler.environment import Environment
+from bundler.environment.distributions import Environment
+from bundler.environment.targets import normalise_arch
 from bundler.errors import BundlerError, Problem, UsageError
 from bundler.json_fields import (
     Malformed,
@@ -32,7 +33,6 @@ from bundler.json_fields import (
 )
 from bundler.pack import write_text_atomically
 from bundler.project.discover import NAME_RULE
-from bundler.targets import normalise_arch
 
 if TYPE_CHECKING:
     from bundler.build import FunctionBuild

@@ -13,7 +13,7 @@ from pathlib import Path
 from packaging.utils import canonicalize_name
 
 from bundler.database_urls import DJANGO_ENGINES, Dialects
-from bundler.environment import Distribution, Environment
+from bundler.environment.distributions import Distribution, Environment
 from bundler.errors import Problem
 from bundler.library_imports import Edge, LibraryImport
 from bundler.loaded_by_name import NameUse

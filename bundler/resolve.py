@@ -10,7 +10,7 @@ from pathlib import Path
 
 from packaging.utils import canonicalize_name
 
-from bundler.environment import Distribution, Environment
+from bundler.environment.distributions import Distribution, Environment
 from bundler.errors import BundlerError, Problem
 from bundler.library_imports import LibraryIndex
 from bundler.name_roots import NamedRoots, library_roots, roots_by_name

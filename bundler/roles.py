@@ -17,7 +17,7 @@ from packaging.markers import Marker
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from bundler.environment import Distribution, Environment
+from bundler.environment.distributions import Distribution, Environment
 from bundler.errors import Problem
 from bundler.project.config import SiteConfig
 from bundler.project.declared import Declared, Manager

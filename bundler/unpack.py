@@ -21,7 +21,7 @@ from importlib import metadata
 from pathlib import Path, PurePosixPath
 
 from bundler.digests import file_digest, open_regular, record_hash, record_hash_of
-from bundler.environment import Distribution, read_distribution
+from bundler.environment.distributions import Distribution, read_distribution
 from bundler.errors import BundlerError
 from bundler.store.folder import TEMPORARY, remove_entry
 

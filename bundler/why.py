@@ -11,9 +11,9 @@ from typing import Literal
 from packaging.utils import canonicalize_name
 
 from bundler.analysis import Analysis, Site, analyse_function
-from bundler.environment import Environment
+from bundler.environment.distributions import Environment
+from bundler.environment.runtime import runtime_provides
 from bundler.errors import BundlerError, Problem, UsageError
-from bundler.lambda_runtime import runtime_provides
 from bundler.resolve import Declarations, Edge, Role, marker_applies
 from bundler.scan import ImportSite, NamedFirstParty
 

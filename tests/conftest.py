@@ -190,7 +190,8 @@ def site_python(tmp_path_factory: pytest.TempPathFactory, wheelhouse: Path) -> P
 @pytest.fixture(scope="session")
 def site_environment(site_python: Path) -> Any:
     """The bundler's index of `site_python`'s environment, built once."""
-    from bundler.environment import Environment, Interpreter
+    from bundler.environment.distributions import Environment
+    from bundler.environment.interpreter import Interpreter
 
     return Environment.from_interpreter(Interpreter.from_executable(site_python))
 

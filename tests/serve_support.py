@@ -148,7 +148,7 @@ class Serve:
 
 def install_runtime_client(cache: Path) -> Path:
     """The runtime client in `cache`, installed by the bundler's own code (once a session)."""
-    from bundler.environment import Interpreter
+    from bundler.environment.interpreter import Interpreter
     from bundler.serve.runtime_client import ensure_runtime_client
 
     interpreter = Interpreter.from_executable(Path(sys.executable))

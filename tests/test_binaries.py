@@ -12,10 +12,10 @@ import pytest
 from support import build_wheel
 
 from bundler.binaries import check_distribution, native_kind, wheel_tags
-from bundler.environment import Distribution, read_distribution
+from bundler.environment.distributions import Distribution, read_distribution
+from bundler.environment.targets import LambdaTarget
 from bundler.errors import Problem
 from bundler.fetch import read_unpacked, unpack_wheel
-from bundler.targets import LambdaTarget
 
 PY311 = LambdaTarget.from_names("python3.11", "x86_64")
 PY312 = LambdaTarget.from_names("python3.12", "x86_64")

@@ -15,7 +15,7 @@ from conftest import NATIVE_LIBRARY, PEM, EditableEnv, write_editable, write_pac
 from support import api_event, invoke, zip_names
 
 from bundler.contents import distribution_entries, distribution_files
-from bundler.environment import Environment
+from bundler.environment.distributions import Environment
 
 Site = Callable[..., Path]
 Build = Callable[..., dict[str, Any]]

@@ -13,7 +13,7 @@ from support import build_wheel, make_venv, pip_install
 
 from bundler.build import build
 from bundler.deep import Finding, deep_look
-from bundler.environment import Environment
+from bundler.environment.distributions import Environment
 from bundler.errors import BundlerError
 
 pytest.importorskip("modulegraph")

@@ -16,7 +16,8 @@ from hypothesis import strategies as st
 from packaging.markers import Marker, default_environment
 from support import bounded, build_wheel
 
-from bundler.environment import Environment, Interpreter, Target
+from bundler.environment.distributions import Environment, Target
+from bundler.environment.interpreter import Interpreter
 
 
 def _index(interpreter: Interpreter, *site_packages: Path) -> Environment:

@@ -13,14 +13,14 @@ from conftest import write_tree
 from support import make_venv
 
 from bundler.cli import main
-from bundler.errors import UsageError
-from bundler.interpreter_choice import (
+from bundler.environment.choice import (
     _hatch_environment,
     _pipenv_environment,
     _poetry_environments,
     choose_python,
     is_own_environment,
 )
+from bundler.errors import UsageError
 from bundler.project.config import SiteConfig
 
 UV_SITE = {"pyproject.toml": '[project]\nname = "site-uv"\ndependencies = ["webapi"]\n'}

@@ -17,10 +17,10 @@ from click.testing import CliRunner
 from support import make_venv
 from test_build import HEALTHY, make_site
 
-from bundler import environment
 from bundler.cli import main
 from bundler.compile import compile_bytecode
-from bundler.environment import Interpreter
+from bundler.environment import interpreter
+from bundler.environment.interpreter import Interpreter
 from bundler.errors import EnvironmentProblem
 
 HINT = "point --python at a Python 3.8 or later, or at a virtualenv folder that has one"
@@ -102,7 +102,7 @@ def test_a_hanging_interpreter_is_killed_with_its_children(
     hanging = write_fake(
         tmp_path / "python", f"#!/bin/sh\nsleep 600 &\necho $! > {pid_file}\nwait\n"
     )
-    monkeypatch.setattr(environment, "PROBE_TIMEOUT", 1.0)
+    monkeypatch.setattr(interpreter, "PROBE_TIMEOUT", 1.0)
     started = time.monotonic()
     assert probe_problem(hanging) == BROKEN + "it did not answer within 1 s"
     assert time.monotonic() - started < 10

@@ -365,7 +365,7 @@ def test_without_isolation_the_server_says_so(tmp_path: Path) -> None:
 def test_two_servers_installing_the_runtime_client_at_once(tmp_path: Path) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
-    from bundler.environment import Interpreter
+    from bundler.environment.interpreter import Interpreter
     from bundler.serve.runtime_client import ensure_runtime_client
 
     python = Interpreter.from_executable(Path(sys.executable))

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from packaging.tags import Tag, parse_tag
 
+from bundler.environment.targets import RUNTIMES, LambdaTarget, normalise_arch
 from bundler.errors import UsageError
-from bundler.targets import RUNTIMES, LambdaTarget, normalise_arch
 
 
 def test_python311_on_x86_64() -> None:

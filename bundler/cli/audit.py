@@ -120,8 +120,9 @@ def _finite(value: float | None) -> float | None:
 def deep_problems(audit: SiteAudit, root: Path, python: Path | None) -> list[Problem]:
     """`deep_look` over each audited zip; what `[tool.bundler] exclude` drops is expected."""
     from bundler.deep import deep_look
-    from bundler.environment import Environment, Interpreter
-    from bundler.interpreter_choice import default_python, python_in
+    from bundler.environment.choice import default_python, python_in
+    from bundler.environment.distributions import Environment
+    from bundler.environment.interpreter import Interpreter
     from bundler.project.config import SiteConfig
 
     config = SiteConfig.from_root(root)

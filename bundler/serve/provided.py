@@ -19,8 +19,8 @@ from pathlib import Path
 from packaging.requirements import Requirement
 
 from bundler.contents import distribution_files
-from bundler.environment import Environment
-from bundler.lambda_runtime import RUNTIME_PROVIDED
+from bundler.environment.distributions import Environment
+from bundler.environment.runtime import RUNTIME_PROVIDED
 from bundler.project.declared import Declared
 from bundler.roles import closure_names
 

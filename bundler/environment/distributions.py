@@ -1,8 +1,8 @@
-"""The target environment, indexed once per run: who owns each file and module."""
+"""The distributions of the target environment, indexed once per run: who owns each file
+and module."""
 
 from __future__ import annotations
 
-import json
 import os
 import stat
 from collections.abc import Iterable, Mapping
@@ -14,100 +14,12 @@ from pathlib import Path
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
-from bundler.editable import editable_sources, is_editable
-from bundler.errors import EnvironmentProblem, Problem
-from bundler.probe import PythonFailed, ask_python
-
-# Run inside the target interpreter; standard library only, and valid Python 2 syntax so
-# that an old interpreter gets as far as saying which version it is. The answer goes to
-# the file named by sys.argv[1] (see bundler.probe), never to stdout: the environment's
-# .pth files and sitecustomize run first and may print.
-_PROBE = r"""
-import json, os, platform, sys, sysconfig
-facts = {"version": list(sys.version_info[:3])}
-if sys.version_info >= (3, 8):
-    paths = sysconfig.get_paths()
-    if hasattr(sys, "stdlib_module_names"):
-        stdlib = sorted(sys.stdlib_module_names)
-    else:
-        import pkgutil
-        where = [paths["stdlib"], os.path.join(paths["stdlib"], "lib-dynload")]
-        stdlib = sorted({m.name for m in pkgutil.iter_modules(where)})
-    site = []
-    for key in ("purelib", "platlib"):
-        if paths[key] not in site and os.path.isdir(paths[key]):
-            site.append(paths[key])
-    facts.update({
-        "executable": sys.executable,
-        "implementation": sys.implementation.name,
-        "platform": sys.platform,
-        "machine": platform.machine(),
-        "stdlib": stdlib + sorted(sys.builtin_module_names),
-        "site_packages": site,
-        "prefix": sys.prefix,
-    })
-with open(sys.argv[1], "w") as answer:
-    answer.write(json.dumps(facts))
-"""
-PROBE_TIMEOUT = 60.0  # seconds; the probe takes a fraction of one
-_PYTHON_HINT = "point --python at a Python 3.8 or later, or at a virtualenv folder that has one"
+from bundler.environment.editable import editable_sources, is_editable
+from bundler.environment.interpreter import Interpreter
+from bundler.errors import Problem
 
 _EXTENSION_SUFFIXES = (".so", ".pyd")
 _NEVER_SHIPPED_NAMES = frozenset({"direct_url.json"})
-
-
-@dataclass(frozen=True)
-class Interpreter:
-    """Facts about the `--python` interpreter, asked of it once."""
-
-    executable: Path
-    version: tuple[int, int, int]
-    implementation: str
-    platform: str
-    machine: str
-    stdlib: frozenset[str]
-    site_packages: tuple[Path, ...]
-    prefix: Path
-
-    @classmethod
-    def from_executable(cls, python: Path) -> Interpreter:
-        """Ask `python` about itself; EnvironmentProblem when it is no working Python 3.8+
-        (it is not a Python, it fails, it crashes, it hangs, it is too old)."""
-        if python.is_dir():
-            raise EnvironmentProblem.of(
-                "this is a folder without bin/python", file=python, hint=_PYTHON_HINT
-            )
-        # -E -s and a folder of its own as the working directory: what -I does, in a
-        # way Python 2 understands too (it then gets to say its version)
-        try:
-            facts = json.loads(ask_python(python, ["-E", "-s"], _PROBE, timeout=PROBE_TIMEOUT))
-            version = tuple(int(v) for v in facts["version"])
-            if len(version) == 3 and version < (3, 8):
-                raise EnvironmentProblem.of(
-                    f"this is Python {'.'.join(map(str, version))}; the bundler reads "
-                    "environments of Python 3.8 or later",
-                    file=python,
-                    hint=_PYTHON_HINT,
-                )
-            return cls(
-                executable=Path(facts["executable"]),
-                version=(version[0], version[1], version[2]),
-                implementation=str(facts["implementation"]),
-                platform=str(facts["platform"]),
-                machine=str(facts["machine"]),
-                stdlib=frozenset(str(m) for m in facts["stdlib"]),
-                site_packages=tuple(Path(p) for p in facts["site_packages"]),
-                prefix=Path(facts["prefix"]),
-            )
-        except PythonFailed as failed:
-            reason = failed.reason
-        except (ValueError, KeyError, TypeError, IndexError):
-            reason = "it answered with something else than the facts asked for"
-        raise EnvironmentProblem.of(
-            f"this is not a working Python interpreter: {reason}",
-            file=python,
-            hint=_PYTHON_HINT,
-        )
 
 
 @dataclass(frozen=True)

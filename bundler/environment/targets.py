@@ -8,7 +8,7 @@ from functools import cached_property
 
 from packaging.tags import Tag, compatible_tags, cpython_tags
 
-from bundler.environment import Target
+from bundler.environment.distributions import Target
 from bundler.errors import UsageError
 
 # runtime -> (Python version, operating system, glibc version)
@@ -127,7 +127,7 @@ class LambdaTarget:
         )
 
     def to_target(self, patch: int = 0) -> Target:
-        """The `bundler.environment.Target` of this runtime (for markers and the manifest)."""
+        """The `distributions.Target` of this runtime (for markers and the manifest)."""
         return Target((self.python[0], self.python[1], patch), self.machine)
 
     def marker_environment(self, patch: int = 0) -> dict[str, str]:
