@@ -12,7 +12,8 @@ from pathlib import Path
 
 from packaging.utils import canonicalize_name
 
-from bundler.analysis import Progress, Site, Step, analyse_function
+from bundler.analysis.resolve import Resolution
+from bundler.analysis.session import Progress, Site, Step, analyse_function
 from bundler.check import check_unzipped, check_zipped
 from bundler.contents import (
     Contents,
@@ -34,7 +35,6 @@ from bundler.manifest import MANIFEST_NAME, read_manifest, write_manifest
 from bundler.pack import Bundle, Packer
 from bundler.project.declarations_read import no_declarations
 from bundler.project.discover import Function
-from bundler.resolve import Resolution
 from bundler.store.folder import CacheFolder
 
 

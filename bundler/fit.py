@@ -18,6 +18,7 @@ from pathlib import Path
 
 from packaging.utils import parse_wheel_filename
 
+from bundler.analysis.resolve import Resolution
 from bundler.binaries import check_distribution
 from bundler.compile import compile_bytecode
 from bundler.contents import Contents, Entry
@@ -31,7 +32,6 @@ from bundler.fetch import (
     fetch_wheel,
     newest_version_with_wheel,
 )
-from bundler.resolve import Resolution
 from bundler.store.folder import CacheFolder, ScratchFolder
 
 _NEEDS = re.compile(r"it needs (glibc \d+\.\d+)")

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from bundler import __version__
-from bundler.analysis import Analysis, Site
+from bundler.analysis.session import Analysis, Site
 from bundler.contents import distribution_files
 from bundler.digests import file_digest, file_sha256, open_regular
 from bundler.environment.distributions import Distribution

@@ -10,12 +10,12 @@ from typing import Literal
 
 from packaging.utils import canonicalize_name
 
-from bundler.analysis import Analysis, Site, analyse_function
+from bundler.analysis.resolve import Declarations, Edge, Role, marker_applies
+from bundler.analysis.scan import ImportSite, NamedFirstParty
+from bundler.analysis.session import Analysis, Site, analyse_function
 from bundler.environment.distributions import Environment
 from bundler.environment.runtime import runtime_provides
 from bundler.errors import BundlerError, Problem, UsageError
-from bundler.resolve import Declarations, Edge, Role, marker_applies
-from bundler.scan import ImportSite, NamedFirstParty
 
 CHAIN_LIMIT = 20
 _COUNT_LIMIT = 1000  # stop counting simple paths here: "more than" after that

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bundler.analysis import Analysis
-from bundler.loaded_by_name import NameUse
+from bundler.analysis.loaded_by_name import NameUse
+from bundler.analysis.session import Analysis
 from bundler.why import Chain, Explanation, FunctionWhy, Reason, Subject, names_first_party
 
 

@@ -54,7 +54,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Environment]:
     site = write_tree(
         root / "site",
         {
-            # the build ships what lucky imports without declaring it (bundler.library_imports):
+            # the build ships what lucky imports without declaring it (analysis/library_imports):
             # left out here so that the deep look has a missing import to find
             "pyproject.toml": '[project]\nname = "s"\nversion = "1"\ndependencies = ["lucky"]\n'
             '[tool.bundler]\nexclude = ["undeclared-dep"]\n',

@@ -16,11 +16,11 @@ from typing import Union
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bundler.analysis.scan import scan_function
 from bundler.errors import BundlerError
 from bundler.project.config import SiteConfig
 from bundler.project.discover import discover_functions
 from bundler.project.source import SourceMemo
-from bundler.scan import scan_function
 
 F = "netlify/functions"
 BOUNDS = settings(

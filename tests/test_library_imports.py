@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from bundler.library_imports import LibraryImport, LibraryIndex
+from bundler.analysis.library_imports import LibraryImport, LibraryIndex
 from bundler.store.folder import CacheFolder
 
 

@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from conftest import write_tree
 from support import build_wheel, make_venv, pip_install, zip_distributions, zip_names
 
-from bundler.analysis import Site
+from bundler.analysis.session import Site
 from bundler.cli import main
 from bundler.why import explain
 

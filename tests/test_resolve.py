@@ -9,8 +9,8 @@ from typing import Any
 
 from support import api_event, invoke, zip_distributions, zip_names
 
+from bundler.analysis.resolve import Declarations
 from bundler.project.config import SiteConfig
-from bundler.resolve import Declarations
 
 Site = Callable[..., Path]
 Build = Callable[..., dict[str, Any]]

@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from conftest import write_tree
 from support import api_event, build_wheel, invoke, make_venv, pip_install, zip_names
 
-from bundler.analysis import Site
+from bundler.analysis.session import Site
 from bundler.build import build
 from bundler.cli import main
 from bundler.why import explain

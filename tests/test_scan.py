@@ -13,9 +13,9 @@ import support
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bundler.analysis.scan import ImportSite, Module, Scan, scan_function
 from bundler.errors import BundlerError, Problem
 from bundler.project.source import SourceMemo, parse_source
-from bundler.scan import ImportSite, Module, Scan, scan_function
 
 NOT_LITERAL = "cannot follow a dynamic import whose name is not a literal"
 NOT_LITERAL_HINT = "if it loads a distribution, add it to [tool.bundler] include"

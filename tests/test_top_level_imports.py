@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bundler.top_level_imports import top_level_imports
+from bundler.analysis.top_level_imports import top_level_imports
 
 MODULE = textwrap.dedent(
     '''\

@@ -12,10 +12,10 @@ from click.testing import CliRunner
 from conftest import write_tree
 from support import build_wheel, make_venv, pip_install
 
-from bundler.analysis import Site
+from bundler.analysis.resolve import Edge
+from bundler.analysis.session import Site
 from bundler.cli import main
 from bundler.errors import BundlerError, UsageError
-from bundler.resolve import Edge
 from bundler.why import Chain, explain, find_chains, find_subject
 
 WHEELS: dict[str, dict[str, Any]] = {

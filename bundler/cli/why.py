@@ -9,7 +9,7 @@ from typing import Any
 import click
 from packaging.utils import canonicalize_name
 
-from bundler.analysis import Site
+from bundler.analysis.session import Site
 from bundler.cli.command import BundleCommand
 from bundler.cli.output import python_option
 from bundler.errors import display_path

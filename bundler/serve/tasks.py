@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from bundler.analysis import Progress
+from bundler.analysis.session import Progress
 from bundler.build import BuildOptions, BuildResult, FunctionBuild, build
 from bundler.errors import Problem
 from bundler.project.discover import Function

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from bundler.analysis.imports import Context, literal_text, own_expressions
 from bundler.errors import Problem
-from bundler.imports import Context, literal_text, own_expressions
 
 UseKind = Literal["metadata", "entry-point", "resources", "module", "database"]
 

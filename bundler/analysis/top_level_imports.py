@@ -1,6 +1,6 @@
 """The top-level import statements of a module, without building its syntax tree.
 
-The library walk (`bundler.library_imports`) needs, for each module of a distribution a
+The library walk (`bundler.analysis.library_imports`) needs, for each module of a distribution a
 function reaches, the imports that run when the module is imported: the statements at
 the module's top level, outside any block (an import under `try`, `if` or `with`, or in a
 function, is indented). `ast.parse` of a whole library module builds a node for every

@@ -10,7 +10,7 @@ found on the way; the resolution ships what they name.
 Each module is read at most once per build, whichever functions reach it. The imports of
 each module are kept in the cache folder, one file per distribution keyed by its name,
 version and RECORD hash: a warm build reads nothing. A build reads only each module's
-top-level imports (`bundler.top_level_imports`, a fraction of a syntax tree's cost);
+top-level imports (`bundler.analysis.top_level_imports`, a fraction of a syntax tree's cost);
 `bundle why` asks for every import (`complete`), guarded and lazy ones included, to say why
 those do not ship.
 """
@@ -24,14 +24,14 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from bundler.database_urls import Dialects
+from bundler.analysis.database_urls import Dialects
+from bundler.analysis.imports import file_imports
+from bundler.analysis.top_level_imports import top_level_imports
 from bundler.digests import file_digest, open_regular
 from bundler.environment.distributions import Distribution, Environment
 from bundler.errors import BundlerError, Problem
-from bundler.imports import file_imports
 from bundler.project.source import parse_source, read_source_text
 from bundler.store.folder import CacheFolder, replace_entry, temporary_file
-from bundler.top_level_imports import top_level_imports
 
 CACHE_FORMAT = 2
 FOLDER = "libraries"

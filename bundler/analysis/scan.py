@@ -7,10 +7,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from bundler.analysis.imports import ImportSite as ImportSite  # where resolve and why find it
+from bundler.analysis.imports import file_imports
+from bundler.analysis.loaded_by_name import NameReader, NameUse
 from bundler.errors import BundlerError, Problem, display_path
-from bundler.imports import ImportSite as ImportSite  # where resolve and why find it
-from bundler.imports import file_imports
-from bundler.loaded_by_name import NameReader, NameUse
 from bundler.project.shippable import walk_files, within_site
 from bundler.project.source import SourceMemo
 

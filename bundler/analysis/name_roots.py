@@ -12,11 +12,11 @@ from pathlib import Path
 
 from packaging.utils import canonicalize_name
 
-from bundler.database_urls import DJANGO_ENGINES, Dialects
+from bundler.analysis.database_urls import DJANGO_ENGINES, Dialects
+from bundler.analysis.library_imports import Edge, LibraryImport
+from bundler.analysis.loaded_by_name import NameUse
 from bundler.environment.distributions import Distribution, Environment
 from bundler.errors import Problem
-from bundler.library_imports import Edge, LibraryImport
-from bundler.loaded_by_name import NameUse
 
 _EXTRA = re.compile(r"""extra\s*==\s*["']([^"']+)["']""")
 

@@ -10,13 +10,13 @@ from pathlib import Path
 
 from packaging.utils import canonicalize_name
 
+from bundler.analysis.library_imports import LibraryIndex
+from bundler.analysis.name_roots import NamedRoots, library_roots, roots_by_name
+from bundler.analysis.roles import Declarations, Role, marker_applies
+from bundler.analysis.scan import ImportSite, Scan
 from bundler.environment.distributions import Distribution, Environment
 from bundler.errors import BundlerError, Problem
-from bundler.library_imports import LibraryIndex
-from bundler.name_roots import NamedRoots, library_roots, roots_by_name
 from bundler.project.config import FunctionSettings
-from bundler.roles import Declarations, Role, marker_applies
-from bundler.scan import ImportSite, Scan
 
 __all__ = ["Declarations", "Edge", "Resolution", "Resolved", "Role", "marker_applies"]
 

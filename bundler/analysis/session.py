@@ -7,18 +7,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from bundler.analysis.library_imports import LibraryIndex
+from bundler.analysis.resolve import Declarations, Resolution, resolve_function
+from bundler.analysis.roles import project_roots
+from bundler.analysis.scan import Scan, scan_function
 from bundler.environment.choice import PythonChoice, choose_python
 from bundler.environment.distributions import Environment
 from bundler.environment.interpreter import Interpreter
 from bundler.environment.targets import LambdaTarget
 from bundler.errors import BundlerError, Problem, UsageError, display_path
-from bundler.library_imports import LibraryIndex
 from bundler.project.config import DEFAULT_FUNCTIONS_DIR, SiteConfig
 from bundler.project.discover import Discovery, Function, discover_functions
 from bundler.project.source import SourceMemo
-from bundler.resolve import Declarations, Resolution, resolve_function
-from bundler.roles import project_roots
-from bundler.scan import Scan, scan_function
 
 Progress = Callable[[str], None]
 Step = Callable[[int, int], None]
