@@ -14,25 +14,25 @@ from packaging.utils import canonicalize_name
 
 from bundler.analysis.resolve import Resolution
 from bundler.analysis.session import Progress, Site, Step, analyse_function
-from bundler.check import check_unzipped, check_zipped
-from bundler.contents import (
+from bundler.environment.distributions import Environment
+from bundler.errors import BundlerError, Problem, UsageError
+from bundler.incremental import BuildCache
+from bundler.manifest import MANIFEST_NAME, read_manifest, write_manifest
+from bundler.pack.contents import (
     Contents,
     DistributionEntries,
     collect_contents,
     first_party_files,
 )
-from bundler.destinations import (
+from bundler.pack.destinations import (
     check_output_folder,
     claim_output_folder,
     function_fault,
     output_problem,
 )
-from bundler.environment.distributions import Environment
-from bundler.errors import BundlerError, Problem, UsageError
-from bundler.fit import Fitter
-from bundler.incremental import BuildCache
-from bundler.manifest import MANIFEST_NAME, read_manifest, write_manifest
-from bundler.pack import Bundle, Packer
+from bundler.pack.fit import Fitter
+from bundler.pack.limits import check_unzipped, check_zipped
+from bundler.pack.packer import Bundle, Packer
 from bundler.project.declarations_read import no_declarations
 from bundler.project.discover import Function
 from bundler.store.folder import CacheFolder

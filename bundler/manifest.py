@@ -31,7 +31,7 @@ from bundler.json_fields import (
     read_optional_string,
     read_string,
 )
-from bundler.pack import write_text_atomically
+from bundler.pack.packer import write_text_atomically
 from bundler.project.discover import NAME_RULE
 
 if TYPE_CHECKING:

@@ -6,9 +6,9 @@ from pathlib import Path
 from typing import Any
 
 from bundler.build import BuildResult, FunctionBuild
-from bundler.check import UNZIPPED_LIMIT, ZIPPED_LIMIT, human_size
-from bundler.contents import FIRST_PARTY
 from bundler.errors import Problem
+from bundler.pack.contents import FIRST_PARTY
+from bundler.pack.limits import UNZIPPED_LIMIT, ZIPPED_LIMIT, human_size
 
 REPORT_VERSION = 1
 _COLUMNS = ("function", "kind", "files", "zipped", "% of 50M", "unzipped", "% of 250M", "dists")

@@ -16,8 +16,8 @@ from typing import Any
 
 from bundler import __version__
 from bundler.audit import FunctionAudit, Member, SiteAudit, Weight
-from bundler.check import UNZIPPED_LIMIT, ZIPPED_LIMIT, human_size
 from bundler.errors import display_path
+from bundler.pack.limits import UNZIPPED_LIMIT, ZIPPED_LIMIT, human_size
 
 MAX_RECTANGLES = 2400
 MIN_PER_FUNCTION = 40

@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from support import build_wheel
 
-from bundler.binaries import check_distribution, native_kind, wheel_tags
 from bundler.environment.distributions import Distribution, read_distribution
 from bundler.environment.targets import LambdaTarget
 from bundler.errors import Problem
-from bundler.fetch import read_unpacked, unpack_wheel
+from bundler.pack.binaries import check_distribution, native_kind, wheel_tags
+from bundler.pack.fetch import read_unpacked, unpack_wheel
 
 PY311 = LambdaTarget.from_names("python3.11", "x86_64")
 PY312 = LambdaTarget.from_names("python3.12", "x86_64")
@@ -171,7 +171,7 @@ def test_sample_site_is_fast_and_fits_python311() -> None:
 @pytest.mark.slow
 def test_real_numpy_for_aarch64(tmp_path_factory: pytest.TempPathFactory) -> None:
     """numpy 2.2.6 for manylinux2014_aarch64 from PyPI: right for arm64, wrong for x86_64."""
-    from bundler.fetch import fetch_wheel
+    from bundler.pack.fetch import fetch_wheel
 
     cache = tmp_path_factory.getbasetemp() / "fetch-cache"
     fetched = fetch_wheel("numpy", "2.2.6", ARM311, cache)
@@ -179,7 +179,7 @@ def test_real_numpy_for_aarch64(tmp_path_factory: pytest.TempPathFactory) -> Non
     (tags,) = [p.message for p in check_distribution(fetched.distribution, PY311)]
     assert "(built for aarch64)" in tags
     files = [(f.arcname, f.source) for f in fetched.distribution.files]
-    from bundler.binaries import check_files
+    from bundler.pack.binaries import check_files
 
     (problem,) = check_files(files, PY311, "numpy 2.2.6")
     assert problem.message.startswith("numpy 2.2.6 has ")

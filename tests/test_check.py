@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from bundler.check import (
+from bundler.errors import BundlerError
+from bundler.pack.contents import Contents, Entry
+from bundler.pack.limits import (
     UNZIPPED_LIMIT,
     ZIPPED_LIMIT,
     breakdown,
@@ -15,8 +17,6 @@ from bundler.check import (
     fixes,
     human_size,
 )
-from bundler.contents import Contents, Entry
-from bundler.errors import BundlerError
 
 MiB = 1024 * 1024
 MAIN = Path("/site/netlify/functions/fn.py")

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from bundler.compile import compile_bytecode
 from bundler.errors import BundlerError
+from bundler.pack.compile import compile_bytecode
 
 VERSION = (sys.version_info[0], sys.version_info[1])
 TAG = sys.implementation.cache_tag

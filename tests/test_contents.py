@@ -14,8 +14,8 @@ import pytest
 from conftest import NATIVE_LIBRARY, PEM, EditableEnv, write_editable, write_package
 from support import api_event, invoke, zip_names
 
-from bundler.contents import distribution_entries, distribution_files
 from bundler.environment.distributions import Environment
+from bundler.pack.contents import distribution_entries, distribution_files
 
 Site = Callable[..., Path]
 Build = Callable[..., dict[str, Any]]

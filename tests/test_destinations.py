@@ -1,4 +1,4 @@
-"""Where results are written (`bundler.destinations`): an `--out` that cannot be written is a
+"""Where results are written (`bundler.pack.destinations`): an `--out` that cannot be written is a
 usage error before any work, and a build sweeps only the temporary files of killed builds.
 
 Modes mean nothing to root, so the read-only and unreadable folders are tried as `nobody`
@@ -21,13 +21,13 @@ import pytest
 from support import can_run_unprivileged, give_to_nobody, run_unprivileged, unprivileged_folder
 from test_build import make_environment, make_site
 
-from bundler.destinations import (
+from bundler.errors import UsageError
+from bundler.pack.destinations import (
     check_output_file,
     check_output_folder,
     claim_output_folder,
     sweep_leftovers,
 )
-from bundler.errors import UsageError
 
 HELLO = "def handler(event, context):\n    return {'statusCode': 200}\n"
 OUT_HINT = "choose a folder you can write, e.g. --out dist/functions"

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from support import build_wheel
 
-from bundler.binaries import check_distribution
 from bundler.digests import record_hash
 from bundler.environment.targets import LambdaTarget
-from bundler.fetch import FetchError, fetch_wheel, read_unpacked, unpack_wheel
+from bundler.pack.binaries import check_distribution
+from bundler.pack.fetch import FetchError, fetch_wheel, read_unpacked, unpack_wheel
 
 ARM311 = LambdaTarget.from_names("python3.11", "arm64")
 PY311 = LambdaTarget.from_names("python3.11", "x86_64")

@@ -23,7 +23,7 @@ from test_cache_faults import MOUNT, can_mount
 from test_cachefolder import HINT, make_kind
 from test_fetch import ARM311, DAMAGED, rewrite
 
-from bundler.fetch import FetchedWheel, FetchError, fetch_wheel
+from bundler.pack.fetch import FetchedWheel, FetchError, fetch_wheel
 
 ARM_TAG = "cp311-cp311-manylinux_2_17_aarch64"
 ARM_WHEEL = f"tiny-2.0-{ARM_TAG}.whl"

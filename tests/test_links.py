@@ -22,8 +22,8 @@ from support import zip_names
 from test_build import HEALTHY, PYPROJECT, make_environment, make_site
 from test_cli import assert_only_the_bad_one_failed, error_lines, out_files, run
 
-from bundler.contents import distribution_entries
 from bundler.environment.distributions import Environment
+from bundler.pack.contents import distribution_entries
 
 SECRET = b"outside-the-site-do-not-ship"
 HANDLER = "def handler(event, context):\n    return 1\n"

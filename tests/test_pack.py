@@ -18,9 +18,9 @@ from hypothesis import strategies as st
 from test_build import HEALTHY, make_environment, make_site
 from test_cli import error_lines, run
 
-from bundler.contents import Contents, Entry
 from bundler.errors import BundlerError, Problem, UsageError
-from bundler.pack import ZIP_EPOCH, Packer, write_text_atomically, write_zip, zip_timestamp
+from bundler.pack.contents import Contents, Entry
+from bundler.pack.packer import ZIP_EPOCH, Packer, write_text_atomically, write_zip, zip_timestamp
 from bundler.store import blobs
 from bundler.store.packs import read_indexes
 

@@ -18,10 +18,10 @@ from support import make_venv
 from test_build import HEALTHY, make_site
 
 from bundler.cli import main
-from bundler.compile import compile_bytecode
 from bundler.environment import interpreter
 from bundler.environment.interpreter import Interpreter
 from bundler.errors import EnvironmentProblem
+from bundler.pack.compile import compile_bytecode
 
 HINT = "point --python at a Python 3.8 or later, or at a virtualenv folder that has one"
 BROKEN = "this is not a working Python interpreter: "

@@ -10,7 +10,7 @@ import pytest
 from test_build import HEALTHY, make_environment, make_site
 
 from bundler.build import BuildResult, build
-from bundler.check import human_size
+from bundler.pack.limits import human_size
 from bundler.report import REPORT_VERSION, json_report, problem_lines, summary_table
 
 # tinyapp is used but not declared: a warning; `broken` and `dup` fail.

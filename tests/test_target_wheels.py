@@ -12,8 +12,8 @@ from click.testing import CliRunner
 from conftest import write_tree
 from support import build_wheel, make_venv, pip_install
 
-from bundler import fit
 from bundler.cli import main
+from bundler.pack import fit
 
 TAG = "cp311-cp311-manylinux_2_28_x86_64"
 

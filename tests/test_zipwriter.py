@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bundler.errors import BundlerError
-from bundler.zipwriter import ZIP32_LIMIT, Deflated, ZipWriter
+from bundler.pack.zipwriter import ZIP32_LIMIT, Deflated, ZipWriter
 
 STAMP = (1980, 1, 1, 0, 0, 0)
 
@@ -43,7 +43,7 @@ def write(
 
 
 def with_zipfile(path: Path, members: dict[str, bytes], executable: set[str]) -> None:
-    """What bundler.pack wrote with zipfile before this writer existed."""
+    """What bundler.pack.packer wrote with zipfile before this writer existed."""
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for name, data in members.items():
             info = zipfile.ZipInfo(name, date_time=STAMP)

@@ -13,12 +13,12 @@ from typing import Any
 import click
 
 from bundler.audit import FunctionAudit, SiteAudit, Weight, audit_site
-from bundler.check import UNZIPPED_LIMIT, ZIPPED_LIMIT, human_size
 from bundler.cli.command import BundleCommand, finish
 from bundler.cli.output import python_option
-from bundler.destinations import check_output_file, output_error
 from bundler.errors import BundlerError, Problem, display_path
-from bundler.pack import write_text_atomically
+from bundler.pack.destinations import check_output_file, output_error
+from bundler.pack.limits import UNZIPPED_LIMIT, ZIPPED_LIMIT, human_size
+from bundler.pack.packer import write_text_atomically
 from bundler.treemap import audit_page
 
 AUDIT_VERSION = 1

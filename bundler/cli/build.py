@@ -11,9 +11,9 @@ from pathlib import Path
 import click
 
 from bundler.build import BuildOptions, build
-from bundler.check import human_size
 from bundler.cli.command import BundleCommand, annotate
 from bundler.cli.output import BuildProgress, echo_problems, python_option
+from bundler.pack.limits import human_size
 from bundler.report import REPORT_VERSION, all_problems, json_report, summary_table
 
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import click
 
 from bundler.cli.command import BundleCommand
-from bundler.destinations import check_output_file, output_error
 from bundler.manifest import merge_manifests, write_document
+from bundler.pack.destinations import check_output_file, output_error
 
 
 @click.group(name="manifest")

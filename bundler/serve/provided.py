@@ -19,9 +19,9 @@ from pathlib import Path
 from packaging.requirements import Requirement
 
 from bundler.analysis.roles import closure_names
-from bundler.contents import distribution_files
 from bundler.environment.distributions import Environment
 from bundler.environment.runtime import RUNTIME_PROVIDED
+from bundler.pack.contents import distribution_files
 from bundler.project.declared import Declared
 
 

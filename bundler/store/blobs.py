@@ -30,6 +30,7 @@ from pathlib import Path
 
 from bundler.digests import open_regular, open_shipped
 from bundler.errors import BundlerError, Problem
+from bundler.pack.zipwriter import Deflated
 from bundler.store import packs
 from bundler.store.blobfile import (
     CHUNK,
@@ -44,7 +45,6 @@ from bundler.store.blobfile import (
     write_blob_file,
 )
 from bundler.store.folder import CacheFolder, ScratchFolder, remove_entry
-from bundler.zipwriter import Deflated
 
 DEFAULT_LEVEL = 6  # zlib's default, what zipfile's ZIP_DEFLATED uses
 _WHOLE = 8 * 1024 * 1024  # files up to this size are read whole, larger ones streamed

@@ -19,13 +19,13 @@ from pathlib import Path
 from packaging.utils import parse_wheel_filename
 
 from bundler.analysis.resolve import Resolution
-from bundler.binaries import check_distribution
-from bundler.compile import compile_bytecode
-from bundler.contents import Contents, Entry
 from bundler.environment.distributions import Distribution, Environment
 from bundler.environment.targets import LambdaTarget
 from bundler.errors import BundlerError, Problem
-from bundler.fetch import (
+from bundler.pack.binaries import check_distribution
+from bundler.pack.compile import compile_bytecode
+from bundler.pack.contents import Contents, Entry
+from bundler.pack.fetch import (
     FetchedWheel,
     FetchError,
     NoWheelError,

@@ -22,8 +22,8 @@ from pathlib import Path
 from bundler.errors import Problem, UsageError
 
 # `tempfile.mkstemp(prefix=".NAME.")` adds 8 characters from this alphabet (CPython's
-# `_RandomNameSequence`): the zips (`pack.Packer.write_zip`) and the manifest
-# (`pack.write_text_atomically`) are written through such names and renamed into place.
+# `_RandomNameSequence`): the zips (`packer.Packer.write_zip`) and the manifest
+# (`packer.write_text_atomically`) are written through such names and renamed into place.
 TEMPORARY_NAME = re.compile(r"\A\.(?:[A-Za-z0-9_-]+\.zip|manifest\.json)\.[a-z0-9_]{8}\Z")
 OUT_HINT = "choose a folder you can write, e.g. --out dist/functions"
 

@@ -61,7 +61,7 @@ class ZipWriter:
     """Writes members, in the order added, to a file descriptor opened for writing.
 
     Every member gets the same DOS timestamp `stamp`, unix mode 0644 (0755 if
-    executable) and create_system 3, as `bundler.pack` always wrote them. Call
+    executable) and create_system 3, as `bundler.pack.packer` always wrote them. Call
     `finish()` once, after the last member, to write the central directory.
     """
 

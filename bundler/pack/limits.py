@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bundler.contents import Contents
 from bundler.environment.runtime import RUNTIME_PROVIDED
 from bundler.errors import BundlerError, Problem
+from bundler.pack.contents import Contents
 
 MiB = 1024 * 1024
 ZIPPED_LIMIT = 50 * MiB  # direct upload

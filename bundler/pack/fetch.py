@@ -35,8 +35,7 @@ from packaging.version import InvalidVersion, Version
 from bundler.environment.distributions import Distribution
 from bundler.environment.targets import LambdaTarget
 from bundler.errors import Problem
-from bundler.store.folder import CacheFolder, remove_entry, replace_entry, temporary_file
-from bundler.unpack import (
+from bundler.pack.unpack import (
     DamagedWheel,
     FetchError,
     read_unpacked,
@@ -44,6 +43,7 @@ from bundler.unpack import (
     unpacked,
     unpacked_intact,
 )
+from bundler.store.folder import CacheFolder, remove_entry, replace_entry, temporary_file
 
 __all__ = [
     "DamagedWheel",

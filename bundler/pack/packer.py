@@ -1,7 +1,7 @@
 """Write deterministic zips: sorted entries, fixed times and modes, atomic renames.
 
 Compression goes through `bundler.store.blobs`: a `Packer` shared by every function of a
-build deflates each distinct file once (`bundler.zipwriter` copies the deflated bytes).
+build deflates each distinct file once (`bundler.pack.zipwriter` copies the deflated bytes).
 """
 
 from __future__ import annotations
@@ -15,12 +15,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from bundler.contents import Contents
 from bundler.digests import changed_size
 from bundler.errors import UsageError
+from bundler.pack.contents import Contents
+from bundler.pack.zipwriter import Deflated, ZipWriter
 from bundler.store.blobs import DEFAULT_LEVEL, BlobStore
 from bundler.store.folder import CacheFolder
-from bundler.zipwriter import Deflated, ZipWriter
 
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 ZIP_END = (2107, 12, 31, 23, 59, 58)  # the last time a zip's DOS date can hold
