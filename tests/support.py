@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 
 from packaging.utils import canonicalize_name
 
-from bundler.verify import api_event as verify_event
+from bundler.inspection.verify import api_event as verify_event
 
 FileData = str | bytes
 

@@ -18,9 +18,9 @@ from click.testing import CliRunner, Result
 from support import build_wheel, make_venv, pip_install
 from test_build import make_site
 
-from bundler.audit import Weight, audit_site, kind_of
 from bundler.cli import main
 from bundler.cli.audit import bar
+from bundler.inspection.audit import Weight, audit_site, kind_of
 
 SO = b"\x7fELF\x02\x01\x01\x00" + bytes(range(256)) * 24
 LIB = b"\x7fELF\x02\x01\x01\x00" + bytes(reversed(range(256))) * 8

@@ -12,9 +12,9 @@ from conftest import write_tree
 from support import build_wheel, make_venv, pip_install
 
 from bundler.build import build
-from bundler.deep import Finding, deep_look
 from bundler.environment.distributions import Environment
 from bundler.errors import BundlerError
+from bundler.inspection.deep import Finding, deep_look
 
 pytest.importorskip("modulegraph")
 

@@ -19,7 +19,7 @@ from support import build_wheel, make_venv, pip_install, zip_distributions, zip_
 
 from bundler.analysis.session import Site
 from bundler.cli import main
-from bundler.why import explain
+from bundler.inspection.why import explain
 
 
 def _code(text: str) -> str:

@@ -18,7 +18,7 @@ from support import api_event, build_wheel, invoke, make_venv, pip_install, zip_
 from bundler.analysis.session import Site
 from bundler.build import build
 from bundler.cli import main
-from bundler.why import explain
+from bundler.inspection.why import explain
 
 # A site's runtime library, a driver only a runtime extra brings, a dev tool, and a
 # distribution with tests and stubs inside (numpy and friends ship theirs).

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from test_audit import built_site, run_audit  # noqa: F401  (a fixture, used by name)
 
-from bundler.audit import FunctionAudit, Member, audit_site
-from bundler.treemap import audit_page, function_tree, page_data
+from bundler.inspection.audit import FunctionAudit, Member, audit_site
+from bundler.inspection.treemap import audit_page, function_tree, page_data
 
 CHROMIUM = "/usr/bin/chromium"
 

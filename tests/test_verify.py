@@ -19,7 +19,7 @@ from click.testing import CliRunner
 from bundler.cli import main
 from bundler.digests import record_hash
 from bundler.errors import UsageError
-from bundler.verify import verify_bundles
+from bundler.inspection.verify import verify_bundles
 
 PYTHON = Path(sys.executable)
 RUNTIME = f"python{sys.version_info[0]}.{sys.version_info[1]}"

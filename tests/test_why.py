@@ -16,7 +16,7 @@ from bundler.analysis.resolve import Edge
 from bundler.analysis.session import Site
 from bundler.cli import main
 from bundler.errors import BundlerError, UsageError
-from bundler.why import Chain, explain, find_chains, find_subject
+from bundler.inspection.why import Chain, explain, find_chains, find_subject
 
 WHEELS: dict[str, dict[str, Any]] = {
     "alpha": {"requires": ("cee>=1", 'winonly; sys_platform == "win32"')},

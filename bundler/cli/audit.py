@@ -12,14 +12,14 @@ from typing import Any
 
 import click
 
-from bundler.audit import FunctionAudit, SiteAudit, Weight, audit_site
 from bundler.cli.command import BundleCommand, finish
 from bundler.cli.output import python_option
 from bundler.errors import BundlerError, Problem, display_path
+from bundler.inspection.audit import FunctionAudit, SiteAudit, Weight, audit_site
+from bundler.inspection.treemap import audit_page
 from bundler.pack.destinations import check_output_file, output_error
 from bundler.pack.limits import UNZIPPED_LIMIT, ZIPPED_LIMIT, human_size
 from bundler.pack.packer import write_text_atomically
-from bundler.treemap import audit_page
 
 AUDIT_VERSION = 1
 BAR_WIDTH = 30
@@ -119,10 +119,10 @@ def _finite(value: float | None) -> float | None:
 
 def deep_problems(audit: SiteAudit, root: Path, python: Path | None) -> list[Problem]:
     """`deep_look` over each audited zip; what `[tool.bundler] exclude` drops is expected."""
-    from bundler.deep import deep_look
     from bundler.environment.choice import default_python, python_in
     from bundler.environment.distributions import Environment
     from bundler.environment.interpreter import Interpreter
+    from bundler.inspection.deep import deep_look
     from bundler.project.config import SiteConfig
 
     config = SiteConfig.from_root(root)

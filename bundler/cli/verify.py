@@ -10,7 +10,7 @@ import click
 from bundler.cli.command import BundleCommand
 from bundler.cli.output import echo_problems, python_option
 from bundler.environment.choice import default_python, python_in
-from bundler.verify import verify_bundles
+from bundler.inspection.verify import verify_bundles
 
 
 @click.command(name="verify", cls=BundleCommand)

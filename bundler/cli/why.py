@@ -13,7 +13,7 @@ from bundler.analysis.session import Site
 from bundler.cli.command import BundleCommand
 from bundler.cli.output import python_option
 from bundler.errors import display_path
-from bundler.why import Chain, Explanation, FunctionWhy, Reason, explain
+from bundler.inspection.why import Chain, Explanation, FunctionWhy, Reason, explain
 
 JSON_VERSION = 1
 

@@ -17,13 +17,13 @@ from pathlib import Path
 
 from bundler import __version__
 from bundler.errors import BundlerError, Problem
+from bundler.inspection.provided import ProvidedPackages, prepare_provided, provided_names
 from bundler.serve.cron import Cron
 from bundler.serve.dispatch import State, respond, to_http
 from bundler.serve.events import HttpRequest, schedule_run_event
 from bundler.serve.isolation import Isolation, probe_isolation
 from bundler.serve.logs import Log
 from bundler.serve.pool import FunctionPool, Throttled
-from bundler.serve.provided import ProvidedPackages, prepare_provided, provided_names
 from bundler.serve.responses import HttpResponse
 from bundler.serve.router import Router
 from bundler.serve.runtime_client import client_version, ensure_runtime_client

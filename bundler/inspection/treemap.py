@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from bundler import __version__
-from bundler.audit import FunctionAudit, Member, SiteAudit, Weight
 from bundler.errors import display_path
+from bundler.inspection.audit import FunctionAudit, Member, SiteAudit, Weight
 from bundler.pack.limits import UNZIPPED_LIMIT, ZIPPED_LIMIT, human_size
 
 MAX_RECTANGLES = 2400

@@ -17,10 +17,10 @@ from bundler.environment.distributions import Environment, read_distribution
 from bundler.environment.interpreter import Interpreter
 from bundler.environment.targets import LambdaTarget, normalise_arch
 from bundler.errors import Problem, UsageError
-from bundler.integrity import DAMAGED, zip_difference
+from bundler.inspection.integrity import DAMAGED, zip_difference
+from bundler.inspection.provided import prepare_provided, provided_names
 from bundler.manifest import MANIFEST_NAME, ManifestFunction, read_manifest
 from bundler.pack.binaries import check_distribution, check_files
-from bundler.serve.provided import prepare_provided, provided_names
 
 # Run by the target interpreter in the unzipped bundle, as Lambda's bootstrap does.
 _RUNNER = r"""

@@ -116,7 +116,9 @@ def explain(
     if subject.standard_library:
         return Explanation(subject, (), ())
     if subject.first_party:
-        from bundler.why_first_party import explain_first_party  # it builds on this module
+        from bundler.inspection.why_first_party import (
+            explain_first_party,  # it builds on this module
+        )
 
         return explain_first_party(subject, done, function)
     shipped_by = tuple(

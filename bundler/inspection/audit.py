@@ -22,7 +22,7 @@ from packaging.utils import canonicalize_name
 from bundler.digests import file_sha256
 from bundler.environment.runtime import RUNTIME_PROVIDED
 from bundler.errors import Problem, UsageError
-from bundler.integrity import DAMAGED, zip_records
+from bundler.inspection.integrity import DAMAGED, zip_records
 from bundler.manifest import MANIFEST_NAME, DroppedFiles, ManifestFunction, read_manifest
 from bundler.pack.contents import FIRST_PARTY
 from bundler.pack.limits import UNZIPPED_LIMIT, ZIPPED_LIMIT
