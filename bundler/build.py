@@ -14,9 +14,9 @@ from packaging.utils import canonicalize_name
 
 from bundler.analysis.resolve import Resolution
 from bundler.analysis.session import Progress, Site, Step, analyse_function
+from bundler.cache import BuildCache
 from bundler.environment.distributions import Environment
 from bundler.errors import BundlerError, Problem, UsageError
-from bundler.incremental import BuildCache
 from bundler.manifest import MANIFEST_NAME, read_manifest, write_manifest
 from bundler.pack.contents import (
     Contents,

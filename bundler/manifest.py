@@ -18,10 +18,10 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from bundler import __version__
-from bundler.digests import NotARegularFile, open_regular
 from bundler.environment.distributions import Environment
 from bundler.environment.targets import normalise_arch
 from bundler.errors import BundlerError, Problem, UsageError
+from bundler.files import NotARegularFile, open_regular
 from bundler.json_fields import (
     Malformed,
     read_field,

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from support import build_wheel
 
-from bundler.digests import record_hash
 from bundler.environment.targets import LambdaTarget
+from bundler.files import record_hash
 from bundler.pack.binaries import check_distribution
 from bundler.pack.fetch import FetchError, fetch_wheel, read_unpacked, unpack_wheel
 

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from conftest import write_editable, write_package
 from test_build import HEALTHY, PYPROJECT, make_environment, make_site
 
-from bundler import incremental
+from bundler import cache as function_cache
 from bundler.build import BuildOptions, build, in_shard
 from bundler.cli import main
 
@@ -134,13 +134,13 @@ def test_a_no_change_rebuild_reads_no_zip(
 def counting_hashes(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
     """The zips the function cache hashes from now on (the real hash still runs)."""
     hashed: list[Path] = []
-    real = incremental.file_sha256
+    real = function_cache.file_sha256
 
     def counted(path: Path) -> str:
         hashed.append(path)
         return real(path)
 
-    monkeypatch.setattr(incremental, "file_sha256", counted)
+    monkeypatch.setattr(function_cache, "file_sha256", counted)
     return hashed
 
 

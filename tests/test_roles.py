@@ -226,7 +226,7 @@ def test_the_header_and_json_say_what_was_read(python: Path, tmp_path: Path) -> 
         f"environment: {python} (Python {version}), --python",
         "declarations: pyproject.toml [project], [dependency-groups]; uv.lock",
     ]
-    from bundler.report import json_report
+    from bundler.cli.report import json_report
 
     document = json_report(result, site)
     hello = next(f for f in document["functions"] if f["name"] == "hello")

@@ -17,8 +17,8 @@ import pytest
 from click.testing import CliRunner
 
 from bundler.cli import main
-from bundler.digests import record_hash
 from bundler.errors import UsageError
+from bundler.files import record_hash
 from bundler.inspection.verify import verify_bundles
 
 PYTHON = Path(sys.executable)

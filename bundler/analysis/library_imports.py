@@ -27,9 +27,9 @@ from pathlib import Path
 from bundler.analysis.database_urls import Dialects
 from bundler.analysis.imports import file_imports
 from bundler.analysis.top_level_imports import top_level_imports
-from bundler.digests import file_digest, open_regular
 from bundler.environment.distributions import Distribution, Environment
 from bundler.errors import BundlerError, Problem
+from bundler.files import file_digest, open_regular
 from bundler.project.source import parse_source, read_source_text
 from bundler.store.folder import CacheFolder, replace_entry, temporary_file
 

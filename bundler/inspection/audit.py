@@ -19,9 +19,9 @@ from typing import Literal
 
 from packaging.utils import canonicalize_name
 
-from bundler.digests import file_sha256
 from bundler.environment.runtime import RUNTIME_PROVIDED
 from bundler.errors import Problem, UsageError
+from bundler.files import file_sha256
 from bundler.inspection.integrity import DAMAGED, zip_records
 from bundler.manifest import MANIFEST_NAME, DroppedFiles, ManifestFunction, read_manifest
 from bundler.pack.contents import FIRST_PARTY

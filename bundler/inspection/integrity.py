@@ -16,7 +16,7 @@ from pathlib import Path
 
 from packaging.utils import canonicalize_name
 
-from bundler.digests import file_sha256, record_hash
+from bundler.files import file_sha256, record_hash
 from bundler.manifest import MANIFEST_NAME, ManifestFunction
 
 _RECORD = re.compile(r"[^/]+\.dist-info/RECORD")

@@ -11,10 +11,10 @@ from pathlib import Path
 
 from packaging.tags import Tag, parse_tag
 
-from bundler.digests import open_regular
 from bundler.environment.distributions import Distribution
 from bundler.environment.targets import LambdaTarget
 from bundler.errors import Problem
+from bundler.files import open_regular
 
 _ELF_MACHINES = {3: "i386", 8: "mips", 20: "ppc", 21: "ppc64le", 22: "s390x", 40: "arm",
                  62: "x86_64", 183: "aarch64", 243: "riscv64"}  # fmt: skip

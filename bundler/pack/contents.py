@@ -13,9 +13,9 @@ from pathlib import Path
 
 from bundler.analysis.resolve import Resolution
 from bundler.analysis.scan import Scan
-from bundler.digests import open_shipped, record_hash
 from bundler.environment.distributions import Distribution, Environment
 from bundler.errors import BundlerError, Problem, display_path
+from bundler.files import open_shipped, record_hash
 from bundler.project.discover import Function
 from bundler.project.patterns import FilePattern, IncludeEntry, parse_pattern, unmatched
 from bundler.project.shippable import Root, admit, search, walk_files, within_site

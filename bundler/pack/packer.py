@@ -15,8 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from bundler.digests import changed_size
 from bundler.errors import UsageError
+from bundler.files import changed_size
 from bundler.pack.contents import Contents
 from bundler.pack.zipwriter import Deflated, ZipWriter
 from bundler.store.blobs import DEFAULT_LEVEL, BlobStore

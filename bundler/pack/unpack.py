@@ -20,9 +20,9 @@ from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path, PurePosixPath
 
-from bundler.digests import file_digest, open_regular, record_hash, record_hash_of
 from bundler.environment.distributions import Distribution, read_distribution
 from bundler.errors import BundlerError
+from bundler.files import file_digest, open_regular, record_hash, record_hash_of
 from bundler.store.folder import TEMPORARY, remove_entry
 
 _SIGNATURES = ("RECORD", "RECORD.jws", "RECORD.p7s")

@@ -19,8 +19,8 @@ from typing import Any, Literal
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
-from bundler.digests import NotARegularFile, open_regular
 from bundler.errors import Problem, UsageError
+from bundler.files import NotARegularFile, open_regular
 
 if sys.version_info >= (3, 11):
     import tomllib

@@ -17,7 +17,7 @@ import zlib
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
-from bundler.digests import open_regular
+from bundler.files import open_regular
 from bundler.store.folder import remove_entry, replace_entry, temporary_file, wrong_kind
 
 MAGIC = b"BNDLBLB1"

@@ -28,8 +28,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from bundler.digests import open_regular, open_shipped
 from bundler.errors import BundlerError, Problem
+from bundler.files import open_regular, open_shipped
 from bundler.pack.zipwriter import Deflated
 from bundler.store import packs
 from bundler.store.blobfile import (

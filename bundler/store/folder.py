@@ -32,8 +32,8 @@ import uuid
 import weakref
 from pathlib import Path
 
-from bundler.digests import NotARegularFile
 from bundler.errors import Problem
+from bundler.files import NotARegularFile
 
 TEMPORARY = ".tmp-"  # the prefix of every temporary name in the cache
 STALE_AFTER = 24 * 3600  # seconds untouched after which a temporary name is a leftover

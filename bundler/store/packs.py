@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from bundler.digests import open_regular
+from bundler.files import open_regular
 from bundler.store.folder import remove_entry, replace_entry, temporary_file, wrong_kind
 
 MAX_PACKS = 16

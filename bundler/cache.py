@@ -28,9 +28,9 @@ from typing import Any
 
 from bundler import __version__
 from bundler.analysis.session import Analysis, Site
-from bundler.digests import file_digest, file_sha256, open_regular
 from bundler.environment.distributions import Distribution
 from bundler.errors import Problem
+from bundler.files import file_digest, file_sha256, open_regular
 from bundler.pack.contents import distribution_files
 from bundler.pack.packer import Bundle
 from bundler.store.folder import (
