@@ -5,21 +5,16 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
-from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from packaging.utils import canonicalize_name
 
-from bundler.analysis.resolve import Resolution
 from bundler.analysis.session import Progress, Site, Step, analyse_function
 from bundler.cache import BuildCache
-from bundler.environment.distributions import Environment
 from bundler.errors import BundlerError, Problem, UsageError
 from bundler.manifest import MANIFEST_NAME, read_manifest, write_manifest
 from bundler.pack.contents import (
-    Contents,
     DistributionEntries,
     collect_contents,
     first_party_files,
@@ -32,71 +27,11 @@ from bundler.pack.destinations import (
 )
 from bundler.pack.fit import Fitter
 from bundler.pack.limits import check_unzipped, check_zipped
-from bundler.pack.packer import Bundle, Packer
+from bundler.pack.packer import Packer
 from bundler.project.declarations_read import no_declarations
 from bundler.project.discover import Function
+from bundler.results import BuildOptions, BuildResult, FunctionBuild
 from bundler.store.folder import CacheFolder
-
-
-@dataclass(frozen=True)
-class FunctionBuild:
-    """The outcome for one function: a bundle, or the problems that stopped it."""
-
-    name: str
-    function: Function | None = None
-    bundle: Bundle | None = None
-    resolution: Resolution | None = None
-    contents: Contents | None = None  # None when the zip came from the cache
-    problems: tuple[Problem, ...] = ()
-    sizes: Mapping[str, int] = field(default_factory=dict)  # unzipped bytes by owner
-    cached: bool = False
-    dropped: Mapping[str, tuple[int, int]] = field(default_factory=dict)  # by exclude pattern
-
-    @property
-    def ok(self) -> bool:
-        return self.bundle is not None
-
-    @property
-    def errors(self) -> tuple[Problem, ...]:
-        return tuple(p for p in self.problems if p.severity == "error")
-
-
-@dataclass(frozen=True)
-class BuildResult:
-    """Everything a build produced, for the manifest, the summary and `--json`."""
-
-    site: Path
-    functions_dir: Path
-    out: Path
-    environment: Environment
-    builds: tuple[FunctionBuild, ...]
-    warnings: tuple[Problem, ...]
-    manifest: Path | None  # None when it could not be written
-    errors: tuple[Problem, ...] = ()  # of the whole run, after the functions built
-    python_reason: str = ""  # why this interpreter (`the site's .venv`)
-    declaration_sources: tuple[str, ...] = ()  # what was read (`pyproject.toml [project]`)
-
-    @property
-    def ok(self) -> bool:
-        return all(b.ok for b in self.builds) and not self.errors
-
-
-@dataclass(frozen=True)
-class BuildOptions:
-    """How to build: parallelism, caching and sharding."""
-
-    jobs: int | None = None  # None: every core
-    cache_dir: Path | None = None  # None: SITE/.bundle-cache
-    use_cache: bool = True
-    shard: tuple[int, int] | None = None  # (K, N): the K-th of N shares, 1-based
-    runtime: str | None = None  # None: [tool.bundler] runtime, else the --python's version
-    arch: str | None = None  # None: [tool.bundler] arch, else x86_64
-    offline: bool = False  # never fetch the target's wheel for what does not fit
-    compile: bool = False  # ship unchecked-hash bytecode for the target
-
-    def fingerprint(self) -> list[object]:
-        """The options that change a zip's bytes (for the function-level cache)."""
-        return [not self.offline, self.compile]
 
 
 def build(

@@ -15,7 +15,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from bundler import __version__
 from bundler.environment.distributions import Environment
@@ -33,9 +33,7 @@ from bundler.json_fields import (
 )
 from bundler.pack.packer import write_text_atomically
 from bundler.project.discover import NAME_RULE
-
-if TYPE_CHECKING:
-    from bundler.build import FunctionBuild
+from bundler.results import FunctionBuild
 
 MANIFEST_VERSION = 1
 _MANIFEST_LIMIT = 256 * 2**20  # bytes: 2,000 functions take about 2 MiB

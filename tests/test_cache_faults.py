@@ -29,7 +29,8 @@ from test_build import make_site
 from test_cachefolder import HINT, make_kind
 from test_incremental import zips
 
-from bundler.build import BuildOptions, build
+from bundler.build import build
+from bundler.results import BuildOptions
 
 SYSTEM_PYTHON = Path("/usr/bin/python3")  # the sites below import only the standard library
 PYPROJECT = '[project]\nname = "site"\nversion = "1"\n'

@@ -24,7 +24,8 @@ from test_build import HEALTHY, make_environment, make_site, manifest_names
 from test_destinations import CAN_MOUNT, NO_MOUNT, in_private_tmpfs
 
 import bundler.build as build_module
-from bundler.build import BuildOptions, build
+from bundler.build import build
+from bundler.results import BuildOptions
 
 HELLO = "def handler(event, context):\n    return {'statusCode': 200}\n"
 PLAIN = '[project]\nname = "s"\n'  # no dependencies: built with --python /usr/bin/python3

@@ -14,8 +14,9 @@ from conftest import write_editable, write_package
 from test_build import HEALTHY, PYPROJECT, make_environment, make_site
 
 from bundler import cache as function_cache
-from bundler.build import BuildOptions, build, in_shard
+from bundler.build import build, in_shard
 from bundler.cli import main
+from bundler.results import BuildOptions
 
 
 @pytest.fixture(scope="module")

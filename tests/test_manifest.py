@@ -13,10 +13,11 @@ from click.testing import CliRunner
 from test_build import HEALTHY, make_environment, make_site
 
 from bundler import __version__
-from bundler.build import BuildResult, build
+from bundler.build import build
 from bundler.cli import main
 from bundler.errors import UsageError
 from bundler.manifest import MANIFEST_NAME, Manifest, manifest_document, read_manifest
+from bundler.results import BuildResult
 
 FUNCTIONS = {
     **HEALTHY,

@@ -9,9 +9,10 @@ from typing import Any
 import pytest
 from test_build import HEALTHY, make_environment, make_site
 
-from bundler.build import BuildResult, build
+from bundler.build import build
 from bundler.cli.report import REPORT_VERSION, json_report, problem_lines, summary_table
 from bundler.pack.limits import human_size
+from bundler.results import BuildResult
 
 # tinyapp is used but not declared: a warning; `broken` and `dup` fail.
 PYPROJECT = """\

@@ -10,11 +10,12 @@ from pathlib import Path
 
 import click
 
-from bundler.build import BuildOptions, build
+from bundler.build import build
 from bundler.cli.command import BundleCommand, annotate
 from bundler.cli.output import BuildProgress, echo_problems, python_option
 from bundler.cli.report import REPORT_VERSION, all_problems, json_report, summary_table
 from bundler.pack.limits import human_size
+from bundler.results import BuildOptions
 
 
 @click.command(name="build", cls=BundleCommand, json_version=REPORT_VERSION)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from bundler.build import BuildResult, FunctionBuild
 from bundler.errors import Problem
 from bundler.pack.contents import FIRST_PARTY
 from bundler.pack.limits import UNZIPPED_LIMIT, ZIPPED_LIMIT, human_size
+from bundler.results import BuildResult, FunctionBuild
 
 REPORT_VERSION = 1
 _COLUMNS = ("function", "kind", "files", "zipped", "% of 50M", "unzipped", "% of 250M", "dists")

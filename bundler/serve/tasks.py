@@ -19,9 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bundler.analysis.session import Progress
-from bundler.build import BuildOptions, BuildResult, FunctionBuild, build
+from bundler.build import build
 from bundler.errors import Problem
 from bundler.project.discover import Function
+from bundler.results import BuildOptions, BuildResult, FunctionBuild
 
 SERVE_FOLDER = Path("serve")
 
