@@ -13,7 +13,9 @@ from packaging.utils import canonicalize_name
 from bundler.analysis.session import Progress, Site, Step, analyse_function
 from bundler.cache import BuildCache
 from bundler.errors import BundlerError, Problem, UsageError
-from bundler.manifest import MANIFEST_NAME, read_manifest, write_manifest
+from bundler.manifest.document import MANIFEST_NAME
+from bundler.manifest.reader import read_manifest
+from bundler.manifest.writer import write_manifest
 from bundler.pack.contents import (
     DistributionEntries,
     collect_contents,

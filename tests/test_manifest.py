@@ -16,7 +16,9 @@ from bundler import __version__
 from bundler.build import build
 from bundler.cli import main
 from bundler.errors import UsageError
-from bundler.manifest import MANIFEST_NAME, Manifest, manifest_document, read_manifest
+from bundler.manifest.document import MANIFEST_NAME, Manifest
+from bundler.manifest.reader import read_manifest
+from bundler.manifest.writer import manifest_document
 from bundler.results import BuildResult
 
 FUNCTIONS = {

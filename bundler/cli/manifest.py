@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from bundler.cli.command import BundleCommand
-from bundler.manifest import merge_manifests, write_document
+from bundler.manifest.writer import merge_manifests, write_document
 from bundler.pack.destinations import check_output_file, output_error
 
 

@@ -23,7 +23,8 @@ from bundler.environment.runtime import RUNTIME_PROVIDED
 from bundler.errors import Problem, UsageError
 from bundler.files import file_sha256
 from bundler.inspection.integrity import DAMAGED, zip_records
-from bundler.manifest import MANIFEST_NAME, DroppedFiles, ManifestFunction, read_manifest
+from bundler.manifest.document import MANIFEST_NAME, DroppedFiles, ManifestFunction
+from bundler.manifest.reader import read_manifest
 from bundler.pack.contents import FIRST_PARTY
 from bundler.pack.limits import UNZIPPED_LIMIT, ZIPPED_LIMIT
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from packaging.utils import canonicalize_name
 
 from bundler.files import file_sha256, record_hash
-from bundler.manifest import MANIFEST_NAME, ManifestFunction
+from bundler.manifest.document import MANIFEST_NAME, ManifestFunction
 
 _RECORD = re.compile(r"[^/]+\.dist-info/RECORD")
 # what reading a damaged zip raises: its directory, a member's deflate stream or its CRC

@@ -19,7 +19,8 @@ from bundler.environment.targets import LambdaTarget, normalise_arch
 from bundler.errors import Problem, UsageError
 from bundler.inspection.integrity import DAMAGED, zip_difference
 from bundler.inspection.provided import prepare_provided, provided_names
-from bundler.manifest import MANIFEST_NAME, ManifestFunction, read_manifest
+from bundler.manifest.document import MANIFEST_NAME, ManifestFunction
+from bundler.manifest.reader import read_manifest
 from bundler.pack.binaries import check_distribution, check_files
 
 # Run by the target interpreter in the unzipped bundle, as Lambda's bootstrap does.
