@@ -12,14 +12,14 @@ import pytest
 from support import build_wheel
 
 from bundler.environment.distributions import Distribution, read_distribution
-from bundler.environment.targets import LambdaTarget
+from bundler.environment.targets import Target
 from bundler.errors import Problem
 from bundler.pack.binaries import check_distribution, native_kind, wheel_tags
 from bundler.pack.fetch import read_unpacked, unpack_wheel
 
-PY311 = LambdaTarget.from_names("python3.11", "x86_64")
-PY312 = LambdaTarget.from_names("python3.12", "x86_64")
-ARM311 = LambdaTarget.from_names("python3.11", "arm64")
+PY311 = Target.from_names("python3.11", "x86_64")
+PY312 = Target.from_names("python3.12", "x86_64")
+ARM311 = Target.from_names("python3.11", "arm64")
 NEEDS_PY311 = (
     "the runtime needs a cp311, abi3 or py3 wheel for manylinux_2_26_x86_64 or older, "
     "or a pure-Python one"

@@ -16,8 +16,9 @@ from hypothesis import strategies as st
 from packaging.markers import Marker, default_environment
 from support import bounded, build_wheel
 
-from bundler.environment.distributions import Environment, Target
+from bundler.environment.distributions import Environment
 from bundler.environment.interpreter import Interpreter
+from bundler.environment.targets import Target
 
 
 def _index(interpreter: Interpreter, *site_packages: Path) -> Environment:
@@ -73,14 +74,14 @@ def test_stdlib_detection_never_asks_the_host(site_environment: Environment) -> 
 
 def test_marker_environment_is_complete() -> None:
     """Every key `packaging` knows is set, so nothing is filled in from the host."""
-    environment = Target((3, 11, 9), machine="aarch64").marker_environment()
+    environment = Target((3, 11), "arm64", patch=9).marker_environment()
     assert set(default_environment()) <= set(environment)
     assert environment["sys_platform"] == "linux"
     assert environment["platform_system"] == "Linux"
     assert environment["platform_machine"] == "aarch64"
     assert environment["python_version"] == "3.11"
     assert environment["python_full_version"] == "3.11.9"
-    assert Target((3, 12, 0)).runtime == "python3.12"
+    assert Target((3, 12)).runtime == "python3.12"
 
 
 @given(
@@ -90,7 +91,7 @@ def test_marker_environment_is_complete() -> None:
 def test_python_version_markers_follow_the_target(
     version: tuple[int, int, int], bound: tuple[int, int]
 ) -> None:
-    environment = Target(version).marker_environment()
+    environment = Target(version[:2], patch=version[2]).marker_environment()
     marker = Marker(f'python_version < "{bound[0]}.{bound[1]}"')
     assert marker.evaluate({**environment, "extra": ""}) == (version[:2] < bound)
     assert Marker('sys_platform == "win32"').evaluate({**environment, "extra": ""}) is False

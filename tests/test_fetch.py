@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 from support import build_wheel
 
-from bundler.environment.targets import LambdaTarget
+from bundler.environment.targets import Target
 from bundler.files import record_hash
 from bundler.pack.binaries import check_distribution
 from bundler.pack.fetch import FetchError, fetch_wheel, read_unpacked, unpack_wheel
 
-ARM311 = LambdaTarget.from_names("python3.11", "arm64")
-PY311 = LambdaTarget.from_names("python3.11", "x86_64")
+ARM311 = Target.from_names("python3.11", "arm64")
+PY311 = Target.from_names("python3.11", "x86_64")
 WHEEL = "tiny-2.0-py3-none-any.whl"
 DAMAGED = "the index served a damaged wheel: build again, and tell its maintainers if it stays so"
 

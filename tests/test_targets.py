@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from packaging.tags import Tag, parse_tag
 
-from bundler.environment.targets import RUNTIMES, LambdaTarget, normalise_arch
+from bundler.environment.targets import RUNTIMES, Target, normalise_arch
 from bundler.errors import UsageError
 
 
 def test_python311_on_x86_64() -> None:
-    target = LambdaTarget.from_names("python3.11", "x86_64")
+    target = Target.from_names("python3.11", "x86_64")
     assert (target.python, target.glibc, target.machine, target.os) == (
         (3, 11),
         (2, 26),
@@ -35,7 +37,7 @@ def test_python311_on_x86_64() -> None:
 
 
 def test_python312_on_arm64() -> None:
-    target = LambdaTarget.from_names("python3.12", "aarch64")
+    target = Target.from_names("python3.12", "aarch64")
     assert (target.arch, target.machine, target.glibc) == ("arm64", "aarch64", (2, 34))
     assert target.platforms[0] == "manylinux_2_34_aarch64"
     assert target.platforms[-2:] == ("manylinux_2_17_aarch64", "manylinux2014_aarch64")
@@ -64,20 +66,20 @@ def test_python312_on_arm64() -> None:
     ],
 )
 def test_accepts(runtime: str, arch: str, tag: str, accepted: bool) -> None:
-    target = LambdaTarget.from_names(runtime, arch)
+    target = Target.from_names(runtime, arch)
     assert any(target.accepts(t) for t in parse_tag(tag)) is accepted
 
 
 def test_tags_never_come_from_the_host() -> None:
     for runtime in RUNTIMES:
-        target = LambdaTarget.from_names(runtime, "arm64")
+        target = Target.from_names(runtime, "arm64")
         assert all(t.platform == "any" or t.platform.endswith("_aarch64") for t in target.tags)
         assert Tag("py3", "none", "any") in target.tags
 
 
 def test_unknown_runtime_lists_the_supported_ones() -> None:
     with pytest.raises(UsageError) as raised:
-        LambdaTarget.from_names("python3.7")
+        Target.from_names("python3.7")
     assert str(raised.value) == (
         "unknown Lambda runtime 'python3.7'; use one of python3.8, python3.9, python3.10, "
         "python3.11, python3.12, python3.13, python3.14"
@@ -86,7 +88,7 @@ def test_unknown_runtime_lists_the_supported_ones() -> None:
 
 def test_unknown_arch() -> None:
     with pytest.raises(UsageError) as raised:
-        LambdaTarget.from_names("python3.11", "ppc64le")
+        Target.from_names("python3.11", "ppc64le")
     assert str(raised.value) == (
         "unknown architecture 'ppc64le'; use --arch x86_64 or --arch arm64 "
         "(also accepted: amd64, aarch64)"
@@ -103,9 +105,9 @@ def test_normalise_arch(name: str, arch: str | None) -> None:
 
 
 def test_for_python() -> None:
-    assert LambdaTarget.for_python((3, 11, 7), "arm64").runtime == "python3.11"
+    assert Target.for_python((3, 11, 7), "arm64").runtime == "python3.11"
     with pytest.raises(UsageError) as raised:
-        LambdaTarget.for_python((3, 15, 0))
+        Target.for_python((3, 15, 0))
     assert str(raised.value) == (
         "Python 3.15 is not a Lambda runtime; use an interpreter of one of python3.8, "
         "python3.9, python3.10, python3.11, python3.12, python3.13, python3.14, or pass --runtime"
@@ -113,8 +115,8 @@ def test_for_python() -> None:
 
 
 def test_marker_environment() -> None:
-    target = LambdaTarget.from_names("python3.12", "arm64")
-    assert target.marker_environment(patch=3) == {
+    target = Target.from_names("python3.12", "arm64")
+    assert replace(target, patch=3).marker_environment() == {
         "implementation_name": "cpython",
         "implementation_version": "3.12.3",
         "os_name": "posix",
@@ -127,4 +129,4 @@ def test_marker_environment() -> None:
         "python_version": "3.12",
         "sys_platform": "linux",
     }
-    assert target.to_target().runtime == "python3.12"
+    assert target.runtime == "python3.12"

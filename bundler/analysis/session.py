@@ -14,7 +14,7 @@ from bundler.analysis.scan import Scan, scan_function
 from bundler.environment.choice import PythonChoice, choose_python
 from bundler.environment.distributions import Environment
 from bundler.environment.interpreter import Interpreter
-from bundler.environment.targets import LambdaTarget
+from bundler.environment.targets import Target
 from bundler.errors import BundlerError, Problem, UsageError, display_path
 from bundler.project.config import DEFAULT_FUNCTIONS_DIR, SiteConfig
 from bundler.project.discover import Discovery, Function, discover_functions
@@ -34,7 +34,7 @@ class Site:
     environment: Environment
     declarations: Declarations
     discovery: Discovery
-    target: LambdaTarget
+    target: Target
     choice: PythonChoice | None = None  # which interpreter, and why
     project_roots: tuple[Path, ...] = ()  # where the project's own package's source lives
     # main files parsed by discovery, until their scan takes them
@@ -78,9 +78,9 @@ class Site:
         runtime = runtime or config.runtime
         try:
             if runtime:
-                target = LambdaTarget.from_names(runtime, arch)
+                target = Target.from_names(runtime, arch)
             else:
-                target = LambdaTarget.for_python(interpreter.version, arch)
+                target = Target.for_python(interpreter.version, arch)
         except UsageError as error:
             if not from_settings:
                 raise
@@ -88,7 +88,7 @@ class Site:
             raise UsageError(*(replace(p, file=settings) for p in error.problems)) from None
         same_minor = interpreter.version[:2] == target.python
         patch = interpreter.version[2] if same_minor else 0
-        environment = Environment.from_interpreter(interpreter, target.to_target(patch))
+        environment = Environment.from_interpreter(interpreter, replace(target, patch=patch))
         sources = SourceMemo()
         declarations = Declarations.from_config(config, environment)
         return cls(

@@ -16,40 +16,11 @@ from packaging.utils import canonicalize_name
 
 from bundler.environment.editable import editable_sources, is_editable
 from bundler.environment.interpreter import Interpreter
+from bundler.environment.targets import Target
 from bundler.errors import Problem
 
 _EXTENSION_SUFFIXES = (".so", ".pyd")
 _NEVER_SHIPPED_NAMES = frozenset({"direct_url.json"})
-
-
-@dataclass(frozen=True)
-class Target:
-    """The Lambda runtime the zips are for."""
-
-    version: tuple[int, int, int]
-    machine: str = "x86_64"
-    implementation: str = "cpython"
-
-    @property
-    def runtime(self) -> str:
-        return f"python{self.version[0]}.{self.version[1]}"
-
-    def marker_environment(self) -> dict[str, str]:
-        """A complete PEP 508 environment: `Marker.evaluate` would fill gaps from the host."""
-        full = ".".join(str(v) for v in self.version)
-        return {
-            "implementation_name": self.implementation,
-            "implementation_version": full,
-            "os_name": "posix",
-            "platform_machine": self.machine,
-            "platform_python_implementation": "CPython",
-            "platform_release": "",
-            "platform_system": "Linux",
-            "platform_version": "",
-            "python_full_version": full,
-            "python_version": f"{self.version[0]}.{self.version[1]}",
-            "sys_platform": "linux",
-        }
 
 
 @dataclass(frozen=True)
@@ -119,7 +90,7 @@ class Environment:
                 owners.setdefault(module, set()).add(distribution.name)
         return cls(
             interpreter=interpreter,
-            target=target or Target(interpreter.version),
+            target=target or Target(interpreter.version[:2], patch=interpreter.version[2]),
             distributions=distributions,
             owners={m: tuple(sorted(names)) for m, names in owners.items()},
             warnings=tuple(warnings),

@@ -8,7 +8,6 @@ from functools import cached_property
 
 from packaging.tags import Tag, compatible_tags, cpython_tags
 
-from bundler.environment.distributions import Target
 from bundler.errors import UsageError
 
 # runtime -> (Python version, operating system, glibc version)
@@ -38,17 +37,22 @@ _OLDEST_GLIBC = {"x86_64": (2, 5), "aarch64": (2, 17)}
 
 
 @dataclass(frozen=True)
-class LambdaTarget:
-    """One Lambda runtime on one architecture, e.g. python3.11 on arm64."""
+class Target:
+    """The Python the zips are for: a Lambda runtime on one architecture, e.g. python3.11 on
+    arm64, with the patch release markers see (the chosen interpreter's when it is the same
+    minor version, else 0).
 
-    runtime: str
-    arch: str
+    `from_names` and `for_python` accept only the runtimes in `RUNTIMES`; a plain
+    `Target(python)` is also made for an interpreter that is not one (audit and verify read
+    such environments), and then only its markers are asked for.
+    """
+
     python: tuple[int, int]
-    os: str
-    glibc: tuple[int, int]
+    arch: str = "x86_64"
+    patch: int = 0
 
     @classmethod
-    def from_names(cls, runtime: str, arch: str = "x86_64") -> LambdaTarget:
+    def from_names(cls, runtime: str, arch: str = "x86_64") -> Target:
         """Validate `--runtime` and `--arch`; a `UsageError` says what is supported."""
         arch_name = ARCHES.get(arch.lower())
         if arch_name is None:
@@ -62,11 +66,10 @@ class LambdaTarget:
                 f"unknown Lambda runtime {runtime!r}",
                 hint=f"use one of {', '.join(RUNTIMES)}",
             )
-        python, os_name, glibc = found
-        return cls(runtime.lower(), arch_name, python, os_name, glibc)
+        return cls(found[0], arch_name)
 
     @classmethod
-    def for_python(cls, version: tuple[int, ...], arch: str = "x86_64") -> LambdaTarget:
+    def for_python(cls, version: tuple[int, ...], arch: str = "x86_64") -> Target:
         """The runtime of an interpreter's version, e.g. (3, 11, 7) -> python3.11."""
         runtime = f"python{version[0]}.{version[1]}"
         if runtime not in RUNTIMES:
@@ -75,6 +78,26 @@ class LambdaTarget:
                 hint=f"use an interpreter of one of {', '.join(RUNTIMES)}, or pass --runtime",
             )
         return cls.from_names(runtime, arch)
+
+    @property
+    def runtime(self) -> str:
+        """The Lambda runtime's name, e.g. python3.11."""
+        return f"python{self.python[0]}.{self.python[1]}"
+
+    @property
+    def version(self) -> tuple[int, int, int]:
+        """The full Python version markers see, e.g. (3, 11, 7)."""
+        return (self.python[0], self.python[1], self.patch)
+
+    @property
+    def os(self) -> str:
+        """The runtime's operating system, e.g. Amazon Linux 2."""
+        return RUNTIMES[self.runtime][1]
+
+    @property
+    def glibc(self) -> tuple[int, int]:
+        """The runtime's glibc version, e.g. (2, 26)."""
+        return RUNTIMES[self.runtime][2]
 
     @property
     def machine(self) -> str:
@@ -126,13 +149,22 @@ class LambdaTarget:
             f"{self.machine} or older, or a pure-Python one"
         )
 
-    def to_target(self, patch: int = 0) -> Target:
-        """The `distributions.Target` of this runtime (for markers and the manifest)."""
-        return Target((self.python[0], self.python[1], patch), self.machine)
-
-    def marker_environment(self, patch: int = 0) -> dict[str, str]:
-        """A complete PEP 508 marker environment for the runtime."""
-        return self.to_target(patch).marker_environment()
+    def marker_environment(self) -> dict[str, str]:
+        """A complete PEP 508 environment: `Marker.evaluate` would fill gaps from the host."""
+        full = ".".join(str(v) for v in self.version)
+        return {
+            "implementation_name": "cpython",
+            "implementation_version": full,
+            "os_name": "posix",
+            "platform_machine": self.machine,
+            "platform_python_implementation": "CPython",
+            "platform_release": "",
+            "platform_system": "Linux",
+            "platform_version": "",
+            "python_full_version": full,
+            "python_version": f"{self.python[0]}.{self.python[1]}",
+            "sys_platform": "linux",
+        }
 
 
 def normalise_arch(arch: str) -> str | None:

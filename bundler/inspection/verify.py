@@ -15,7 +15,7 @@ from typing import Any
 
 from bundler.environment.distributions import Environment, read_distribution
 from bundler.environment.interpreter import Interpreter
-from bundler.environment.targets import LambdaTarget, normalise_arch
+from bundler.environment.targets import Target, normalise_arch
 from bundler.errors import Problem, UsageError
 from bundler.inspection.integrity import DAMAGED, zip_difference
 from bundler.inspection.provided import prepare_provided, provided_names
@@ -76,7 +76,7 @@ class FunctionCheck:
 class Verification:
     """Every bundle of a manifest, checked for `target`; `ran` is False on another arch."""
 
-    target: LambdaTarget
+    target: Target
     ran: bool
     checks: tuple[FunctionCheck, ...]
 
@@ -98,7 +98,7 @@ def verify_bundles(
     path = out / MANIFEST_NAME
     manifest = read_manifest(path)
     try:
-        target = LambdaTarget.from_names(manifest.runtime, manifest.arch)
+        target = Target.from_names(manifest.runtime, manifest.arch)
     except UsageError as error:  # a runtime or arch this bundler does not know
         raise UsageError(*(replace(p, file=path) for p in error.problems)) from None
     ran = normalise_arch(machine or platform.machine()) == target.arch
@@ -130,7 +130,7 @@ class _Runtime:
     runtime: str
 
 
-def _runtime_packages(scratch: Path, python: Path, target: LambdaTarget) -> _Runtime | None:
+def _runtime_packages(scratch: Path, python: Path, target: Target) -> _Runtime | None:
     """The runtime's packages (boto3 and what it requires) from `python`'s environment, in
     a folder of their own: a zip that leaves them out still imports them, as on Lambda."""
     environment = Environment.from_interpreter(Interpreter.from_executable(python))
@@ -150,7 +150,7 @@ def _verify_one(
     out: Path,
     function: ManifestFunction,
     python: Path,
-    target: LambdaTarget,
+    target: Target,
     *,
     ran: bool,
     invoke: bool,
@@ -195,7 +195,7 @@ def _verify_one(
     return FunctionCheck(name, True, detail, problems)
 
 
-def check_tree(root: Path, target: LambdaTarget) -> list[Problem]:
+def check_tree(root: Path, target: Target) -> list[Problem]:
     """The binaries checks over an unzipped bundle: each distribution, then loose files."""
     problems: list[Problem] = []
     owned: set[Path] = set()

@@ -12,7 +12,7 @@ from pathlib import Path
 from packaging.tags import Tag, parse_tag
 
 from bundler.environment.distributions import Distribution
-from bundler.environment.targets import LambdaTarget
+from bundler.environment.targets import Target
 from bundler.errors import Problem
 from bundler.files import open_regular
 
@@ -77,7 +77,7 @@ def native_kind(path: Path) -> NativeFile | None:
     return None
 
 
-def check_distribution(distribution: Distribution, target: LambdaTarget) -> list[Problem]:
+def check_distribution(distribution: Distribution, target: Target) -> list[Problem]:
     """Errors when the distribution cannot load on `target`; a warning when it cannot tell.
 
     The WHEEL tags first: when none fits, that one error says it all and the files are
@@ -109,9 +109,7 @@ def check_distribution(distribution: Distribution, target: LambdaTarget) -> list
     return problems
 
 
-def check_files(
-    files: Iterable[tuple[str, Path]], target: LambdaTarget, owner: str
-) -> list[Problem]:
+def check_files(files: Iterable[tuple[str, Path]], target: Target, owner: str) -> list[Problem]:
     """One error per kind of misfit among `files` (arcname, path), naming the first few."""
     found: dict[str, list[tuple[str, Path]]] = {}
     for arcname, path in files:
@@ -139,7 +137,7 @@ _FIX = (
 )
 
 
-def _misfits(arcname: str, path: Path, target: LambdaTarget) -> list[str]:
+def _misfits(arcname: str, path: Path, target: Target) -> list[str]:
     reasons = []
     match = _EXTENSION.search(arcname)
     if match and (int(match[1]), int(match[2])) != target.python:
@@ -160,9 +158,7 @@ def _misfits(arcname: str, path: Path, target: LambdaTarget) -> list[str]:
     return reasons
 
 
-def _check_tags(
-    name: str, location: Path, tags: tuple[Tag, ...], target: LambdaTarget
-) -> Problem | None:
+def _check_tags(name: str, location: Path, tags: tuple[Tag, ...], target: Target) -> Problem | None:
     if any(target.accepts(tag) for tag in tags):
         return None
     listed = ", ".join(str(t) for t in tags)
@@ -189,7 +185,7 @@ _GLIBC_TAG = re.compile(r"manylinux_(\d+)_(\d+)_(.+)")
 _LEGACY = {"manylinux2014": (2, 17), "manylinux2010": (2, 12), "manylinux1": (2, 5)}
 
 
-def _why(tag: Tag, target: LambdaTarget) -> str:
+def _why(tag: Tag, target: Target) -> str:
     """Why one tag does not fit, in a few words."""
     platform = tag.platform
     for legacy, glibc in _LEGACY.items():

@@ -33,7 +33,7 @@ from packaging.utils import (
 from packaging.version import InvalidVersion, Version
 
 from bundler.environment.distributions import Distribution
-from bundler.environment.targets import LambdaTarget
+from bundler.environment.targets import Target
 from bundler.errors import Problem
 from bundler.pack.unpack import (
     DamagedWheel,
@@ -72,7 +72,7 @@ class FetchedWheel:
 def fetch_wheel(
     name: str,
     version: str,
-    target: LambdaTarget,
+    target: Target,
     cache: Path,
     *,
     pip: Sequence[str] = (sys.executable, "-m", "pip"),
@@ -107,7 +107,7 @@ def fetch_wheel(
 
 
 def newest_version_with_wheel(
-    name: str, target: LambdaTarget, index_url: str | None = None
+    name: str, target: Target, index_url: str | None = None
 ) -> str | None:
     """The newest release of `name` on the index with a wheel `target` accepts.
 
@@ -151,7 +151,7 @@ def _index_page(name: str, index_url: str | None) -> dict[str, Any]:
 def _download(
     name: str,
     version: str,
-    target: LambdaTarget,
+    target: Target,
     wheels: Path,
     pip: Sequence[str],
     index_url: str | None,
@@ -187,7 +187,7 @@ def _download(
 
 
 def _pip_failed(
-    stderr: str, name: str, version: str, target: LambdaTarget, index_url: str | None
+    stderr: str, name: str, version: str, target: Target, index_url: str | None
 ) -> FetchError:
     if "No matching distribution" in stderr or "Could not find a version" in stderr:
         return _no_wheel(name, version, target, index_url)
@@ -205,7 +205,7 @@ class NoWheelError(FetchError):
     """The index has no wheel of that version for the target (it was asked and answered)."""
 
 
-def _no_wheel(name: str, version: str, target: LambdaTarget, index_url: str | None) -> FetchError:
+def _no_wheel(name: str, version: str, target: Target, index_url: str | None) -> FetchError:
     try:  # pip says "no matching distribution" also when it could not reach the index
         _index_page(name, index_url)
     except OSError as error:
@@ -232,7 +232,7 @@ def _no_wheel(name: str, version: str, target: LambdaTarget, index_url: str | No
     )
 
 
-def _best_wheel(wheels: Path, name: str, version: str, target: LambdaTarget) -> Path | None:
+def _best_wheel(wheels: Path, name: str, version: str, target: Target) -> Path | None:
     """The cached wheel of `name==version` whose best tag ranks first for `target`."""
     if not wheels.is_dir():
         return None

@@ -20,7 +20,7 @@ from packaging.utils import parse_wheel_filename
 
 from bundler.analysis.resolve import Resolution
 from bundler.environment.distributions import Distribution, Environment
-from bundler.environment.targets import LambdaTarget
+from bundler.environment.targets import Target
 from bundler.errors import BundlerError, Problem
 from bundler.pack.binaries import check_distribution
 from bundler.pack.compile import compile_bytecode
@@ -46,7 +46,7 @@ class Fitter:
 
     def __init__(
         self,
-        target: LambdaTarget,
+        target: Target,
         *,
         fetch_wheels: bool = True,
         cache: CacheFolder | None = None,
