@@ -12,22 +12,14 @@ from packaging.utils import canonicalize_name
 
 from bundler.analysis.library_imports import LibraryIndex
 from bundler.analysis.name_roots import NamedRoots, library_roots, roots_by_name
-from bundler.analysis.roles import Declarations, Role, marker_applies
+from bundler.analysis.requirements import Edge, marker_applies, walk_requirements
+from bundler.analysis.roles import Declarations, Role
 from bundler.analysis.scan import ImportSite, Scan
 from bundler.environment.distributions import Distribution, Environment
 from bundler.errors import BundlerError, Problem
 from bundler.project.config import FunctionSettings
 
 __all__ = ["Declarations", "Edge", "Resolution", "Resolved", "Role", "marker_applies"]
-
-
-@dataclass(frozen=True)
-class Edge:
-    """`parent` requires `child` (`requirement` is the Requires-Dist line that says so)."""
-
-    parent: str
-    child: str
-    requirement: str
 
 
 @dataclass(frozen=True)
@@ -208,53 +200,29 @@ def _closure(
     errors: list[Problem],
     left_out: dict[str, str],
     function: str,
-) -> tuple[dict[str, tuple[str, ...]], dict[str, set[str]], list[Edge]]:
-    """Breadth first over Requires-Dist, so each chain is a shortest one."""
-    base = environment.target.marker_environment()
+) -> tuple[dict[str, tuple[str, ...]], dict[str, frozenset[str]], tuple[Edge, ...]]:
+    """The walk over Requires-Dist from `roots`, each distribution with its shortest chain."""
+    walk = walk_requirements(environment, dict.fromkeys(roots, ()), declarations.extras, excluded)
     chains: dict[str, tuple[str, ...]] = {}
-    extras: dict[str, set[str]] = {}
-    edges: list[Edge] = []
-    queue: list[str] = []
-    for name, reason in roots.items():
-        chains[name] = (reason, environment.distributions[name].display_name)
-        extras[name] = set(declarations.extras.get(name, ()))
-        queue.append(name)
-    while queue:
-        name = queue.pop(0)
-        distribution = environment.distributions[name]
-        for requirement in distribution.requires:
-            if not marker_applies(requirement, extras[name], base):
-                continue
-            child = canonicalize_name(requirement.name)
-            if child in excluded:
-                left_out.setdefault(child, "excluded by [tool.bundler] exclude")
-                continue
-            installed = environment.distributions.get(child)
-            if installed is None:
-                errors.append(
-                    Problem(
-                        f"{distribution.display_name} {distribution.version} requires "
-                        f"{requirement}, which is not installed: the environment does not "
-                        f"match the target ({environment.target.runtime} on linux "
-                        f"{environment.target.machine})",
-                        file=environment.interpreter.executable,
-                        function=function,
-                        hint=f"install it into that environment (pip install '{requirement.name}')",
-                    )
-                )
-                continue
-            edge = Edge(name, child, str(requirement))
-            if edge not in edges:
-                edges.append(edge)
-            wanted = set(requirement.extras) | declarations.extras.get(child, frozenset())
-            if child not in chains:
-                chains[child] = (*chains[name], installed.display_name)
-                extras[child] = wanted
-                queue.append(child)
-            elif not wanted <= extras[child]:
-                extras[child] |= wanted
-                queue.append(child)  # new extras bring new requirements
-    return chains, extras, edges
+    for name, parent in walk.reached.items():
+        shown = environment.distributions[name].display_name
+        chains[name] = (roots[name], shown) if parent is None else (*chains[parent], shown)
+    for child in walk.excluded:
+        left_out.setdefault(child, "excluded by [tool.bundler] exclude")
+    for parent, requirement in walk.missing:
+        distribution = environment.distributions[parent]
+        errors.append(
+            Problem(
+                f"{distribution.display_name} {distribution.version} requires "
+                f"{requirement}, which is not installed: the environment does not "
+                f"match the target ({environment.target.runtime} on linux "
+                f"{environment.target.machine})",
+                file=environment.interpreter.executable,
+                function=function,
+                hint=f"install it into that environment (pip install '{requirement.name}')",
+            )
+        )
+    return chains, dict(walk.extras), walk.edges
 
 
 def _dev_only(

@@ -13,10 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from packaging.markers import Marker
-from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
+from bundler.analysis.requirements import marker_applies, requirement_closure
 from bundler.environment.distributions import Distribution, Environment
 from bundler.errors import Problem
 from bundler.project.config import SiteConfig
@@ -158,36 +157,13 @@ def editable_root(distribution: Distribution) -> Path | None:
     return Path(urllib.request.url2pathname(url.path)).resolve()
 
 
-def marker_applies(requirement: Requirement, extras: Iterable[str], base: dict[str, str]) -> bool:
-    """Whether `requirement` holds on the target `base` for any of the requested `extras`."""
-    marker: Marker | None = requirement.marker
-    if marker is None:
-        return True
-    return any(marker.evaluate({**base, "extra": extra}) for extra in ("", *extras))
-
-
 def closure_names(roots: Iterable[Declared], environment: Environment) -> dict[str, Declared]:
     """Installed distributions reachable from declared requirements (missing ones skipped),
     each with the first declaration that reaches it."""
-    base = environment.target.marker_environment()
     seen: dict[str, Declared] = {}
-    queue: list[tuple[str, frozenset[str], Declared]] = []
     for declared in roots:
-        requirement = declared.requirement
-        if requirement.marker is None or requirement.marker.evaluate({**base, "extra": ""}):
-            queue.append((declared.name, frozenset(requirement.extras), declared))
-    queue.reverse()  # popped from the end: the first declaration reaches first
-    done: set[tuple[str, frozenset[str]]] = set()
-    while queue:
-        name, extras, declared = queue.pop()
-        if (name, extras) in done or name not in environment.distributions:
-            continue
-        done.add((name, extras))
-        seen.setdefault(name, declared)
-        for requirement in environment.distributions[name].requires:
-            if marker_applies(requirement, extras, base):
-                child = canonicalize_name(requirement.name)
-                queue.append((child, frozenset(requirement.extras), declared))
+        for name in requirement_closure(environment, (declared.requirement,)):
+            seen.setdefault(name, declared)
     return seen
 
 

@@ -18,11 +18,10 @@ from pathlib import Path
 
 from packaging.requirements import Requirement
 
-from bundler.analysis.roles import closure_names
+from bundler.analysis.requirements import requirement_closure
 from bundler.environment.distributions import Environment
 from bundler.environment.runtime import RUNTIME_PROVIDED
 from bundler.pack.contents import distribution_files
-from bundler.project.declared import Declared
 
 
 @dataclass(frozen=True)
@@ -44,8 +43,8 @@ class ProvidedPackages:
 
 def provided_names(environment: Environment) -> frozenset[str]:
     """RUNTIME_PROVIDED and everything they require, as installed in `environment`."""
-    roots = [Declared(Requirement(name), "the Lambda runtime") for name in RUNTIME_PROVIDED]
-    return frozenset(closure_names(roots, environment))
+    requirements = [Requirement(name) for name in RUNTIME_PROVIDED]
+    return frozenset(requirement_closure(environment, requirements))
 
 
 def prepare_provided(cache: Path, environment: Environment) -> ProvidedPackages:

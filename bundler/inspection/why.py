@@ -10,7 +10,8 @@ from typing import Literal
 
 from packaging.utils import canonicalize_name
 
-from bundler.analysis.resolve import Declarations, Edge, Role, marker_applies
+from bundler.analysis.requirements import Edge, walk_requirements
+from bundler.analysis.resolve import Declarations, Role
 from bundler.analysis.scan import ImportSite, NamedFirstParty
 from bundler.analysis.session import Analysis, Site, analyse_function
 from bundler.environment.distributions import Environment
@@ -334,34 +335,14 @@ def requirement_graph(
     wanted_extras: Mapping[str, frozenset[str]],
     roots: Iterable[str],
     root_extras: Mapping[str, frozenset[str]] | None = None,
-) -> tuple[list[Edge], list[Edge]]:
+) -> tuple[tuple[Edge, ...], tuple[Edge, ...]]:
     """The Requires-Dist edges between installed distributions reachable from `roots` on
-    the target, `exclude` ignored; and the requirements whose marker or extra does not
-    apply there (only those whose child nothing else brings in)."""
-    base = environment.target.marker_environment()
-    extras = {
-        root: {*wanted_extras.get(root, ()), *(root_extras or {}).get(root, ())} for root in roots
-    }
-    queue = [root for root in extras if root in environment.distributions]
-    edges: list[Edge] = []
-    unmet: list[Edge] = []  # requirements whose marker or extra does not hold
-    while queue:
-        name = queue.pop(0)
-        for requirement in environment.distributions[name].requires:
-            child = canonicalize_name(requirement.name)
-            edge = Edge(name, child, str(requirement))
-            if not marker_applies(requirement, extras[name], base):
-                unmet += [] if edge in unmet else [edge]
-                continue
-            if child not in environment.distributions:
-                continue
-            if edge not in edges:
-                edges.append(edge)
-            more = {*requirement.extras, *wanted_extras.get(child, ())}
-            if child not in extras or not more <= extras[child]:
-                extras[child] = extras.get(child, set()) | more
-                queue.append(child)
-    return edges, [e for e in unmet if e.child not in extras]
+    the target, `exclude` ignored (the build's walk, without its exclusions); and the
+    requirements whose marker or extra does not apply there (only those whose child nothing
+    else brings in)."""
+    asked = {root: (root_extras or {}).get(root, frozenset()) for root in roots}
+    walk = walk_requirements(environment, asked, wanted_extras)
+    return walk.edges, walk.unmet
 
 
 def _matches(site: ImportSite, subject: Subject, environment: Environment) -> bool:
