@@ -173,7 +173,7 @@ def _build_function(
             key = None if refused else cache.key(site, analysis, sources)
             hit = None if key is None else cache.lookup(key, destination)
             if hit is not None:
-                problems = tuple(_owned(p, function.name) for p in (*warnings, *hit.warnings))
+                problems = tuple(p.for_function(function.name) for p in (*warnings, *hit.warnings))
                 return FunctionBuild(
                     function.name,
                     function,
@@ -202,10 +202,10 @@ def _build_function(
         if cache is not None and key is not None:
             cache.store(key, bundle, sizes, late, dropped)
     except BundlerError as error:
-        problems = tuple(_owned(p, function.name) for p in error.problems)
+        problems = tuple(p.for_function(function.name) for p in error.problems)
         return FunctionBuild(function.name, function, problems=tuple(warnings) + problems)
     except OSError as error:  # disk full, read-only, a file gone: this function's problem
-        problem = _owned(function_fault(error, destination), function.name)
+        problem = function_fault(error, destination).for_function(function.name)
         return FunctionBuild(function.name, function, problems=(*warnings, problem))
     return FunctionBuild(
         function.name,
@@ -213,7 +213,7 @@ def _build_function(
         bundle,
         resolution,
         contents,
-        tuple(_owned(p, function.name) for p in (*warnings, *late)),
+        tuple(p.for_function(function.name) for p in (*warnings, *late)),
         sizes,
         dropped=dropped,
     )
@@ -250,14 +250,6 @@ def _undeclared_site(site: Site, builds: list[FunctionBuild]) -> tuple[Problem, 
     if any(b.resolution and b.resolution.distributions for b in builds):
         return (no_declarations(site.root),)
     return ()
-
-
-def _owned(problem: Problem, function: str) -> Problem:
-    if problem.function:
-        return problem
-    return Problem(
-        problem.message, problem.file, problem.line, function, problem.hint, problem.severity
-    )
 
 
 def _previous_names(out: Path) -> tuple[set[str], list[Problem]]:

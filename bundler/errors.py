@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal, TypeVar
 
@@ -19,6 +19,10 @@ class Problem:
     function: str | None = None
     hint: str | None = None
     severity: Severity = "error"
+
+    def for_function(self, name: str) -> Problem:
+        """This problem charged to function `name`, unless it already names one."""
+        return self if self.function else replace(self, function=name)
 
     def location(self, root: Path | None = None) -> str:
         """`file:line` relative to `root` where possible, or an empty string."""

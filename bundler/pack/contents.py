@@ -104,7 +104,7 @@ def collect_contents(
             if memo is not None:
                 memo[distribution.location] = found  # a path hashes once; a dataclass each time
         entries, own = found
-        problems += [dataclasses.replace(p, function=function.name) for p in own]
+        problems += [p.for_function(function.name) for p in own]
         if exclusions and entries:
             entries, gone = _drop_files(distribution, entries, exclusions, function.name, problems)
             dropped += gone
@@ -275,7 +275,7 @@ def _first_party(
     for entry in function.settings.included_patterns(site_root):
         parsed = parse_pattern(entry)
         if isinstance(parsed, Problem):
-            problems.append(dataclasses.replace(parsed, function=name))
+            problems.append(parsed.for_function(name))
         else:
             patterns.append(parsed)
     exclusions = [p for p in patterns if p.excludes]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -119,10 +119,10 @@ def discover_functions(
         try:
             function, parsed, notes = _read_function(name, candidates[name], directory, config)
         except BundlerError as error:
-            failures[name] = tuple(replace(p, function=name) for p in error.problems)
+            failures[name] = tuple(p.for_function(name) for p in error.problems)
             continue
         functions.append(function)
-        warnings += (replace(p, function=name) for p in notes)
+        warnings += (p.for_function(name) for p in notes)
         if memo is not None:
             memo.keep(parsed)  # the scan takes it: each main file is parsed once
     unknown = sorted(set(config.functions) - set(candidates))
