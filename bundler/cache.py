@@ -36,8 +36,7 @@ from bundler.pack.packer import Bundle
 from bundler.store.folder import (
     CacheFolder,
     remove_entry,
-    replace_entry,
-    temporary_file,
+    write_entry,
     wrong_kind,
 )
 
@@ -155,16 +154,11 @@ class BuildCache:
         text = json.dumps(body, sort_keys=True)
         entry = {"check": hashlib.sha256(text.encode()).hexdigest(), "entry": body}
         final = self.folder / f"{key}.json"
-        temporary = None
         try:
             self.cache.make_folder(self.folder)
-            handle, temporary = temporary_file(self.folder)
-            with os.fdopen(handle, "w", encoding="utf-8") as stream:
-                json.dump(entry, stream, sort_keys=True)
-            replace_entry(temporary, final)
+            with write_entry(final, mode=None) as pending:
+                pending.stream.write(json.dumps(entry, sort_keys=True).encode("utf-8"))
         except OSError as error:
-            if temporary:
-                temporary.unlink(missing_ok=True)
             self.cache.fail(error, final)
 
     def _read_entry(self, path: Path) -> dict[str, Any] | None:

@@ -1,5 +1,6 @@
-"""Reading files the bundler did not write, and the two hashes it writes: a file's sha256
-(manifest, cache) and a RECORD entry's."""
+"""Reading files the bundler did not write, the two hashes it writes (a file's sha256 for
+the manifest and cache, a RECORD entry's), and the one way it writes: under a temporary name
+in the same folder, renamed into place."""
 
 from __future__ import annotations
 
@@ -7,7 +8,12 @@ import base64
 import errno
 import hashlib
 import os
+import shutil
 import stat
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
@@ -99,3 +105,89 @@ def record_hash(data: bytes) -> str:
 def record_hash_of(digest: bytes) -> str:
     """A RECORD entry's hash from a raw sha256 digest."""
     return "sha256=" + base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+@dataclass
+class PendingFile:
+    """A file being written under a temporary name: `stream` writes it, and `destination`
+    (which a writer that names the file by its content may set late) is where it goes."""
+
+    stream: BinaryIO
+    path: Path
+    destination: Path
+
+
+@contextmanager
+def write_atomically(
+    destination: Path,
+    prefix: str,
+    *,
+    mode: int | None = 0o644,
+    rename: Callable[[Path, Path], object] = os.replace,
+) -> Iterator[PendingFile]:
+    """Write a file under a temporary name beginning with `prefix` in `destination`'s
+    folder, then rename it into place; on any failure (the body's too) the temporary file
+    is removed and nothing replaces `destination`.
+
+    `mode` is set before the rename (None keeps mkstemp's 0600); `rename` may be one that
+    first clears what stands at the name. The prefix is what the sweeps of leftovers match.
+    """
+    handle, name = tempfile.mkstemp(prefix=prefix, dir=destination.parent)
+    temporary = Path(name)
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            pending = PendingFile(stream, temporary, destination)
+            yield pending
+        if mode is not None:
+            os.chmod(temporary, mode)
+        rename(temporary, pending.destination)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+@dataclass
+class PendingFolder:
+    """A folder being filled under a temporary name; `placed` says, once renamed, whether
+    it took its place (False when another process placed the same folder first)."""
+
+    path: Path
+    placed: bool = False
+
+
+@contextmanager
+def build_folder_atomically(
+    destination: Path,
+    prefix: str,
+    *,
+    remove: Callable[[Path], object] | None = None,
+) -> Iterator[PendingFolder]:
+    """Fill a folder under a temporary name beginning with `prefix` beside `destination`,
+    then rename it into place. A folder already standing there is another process's copy
+    of the same thing and is kept (`placed` is False); a file there is replaced. Whatever
+    is left of the temporary folder is removed with `remove`, on success or failure."""
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    pending = PendingFolder(Path(tempfile.mkdtemp(prefix=prefix, dir=destination.parent)))
+    try:
+        yield pending
+        pending.placed = _rename_folder(pending.path, destination)
+    finally:
+        if os.path.lexists(pending.path):
+            (remove or _remove_tree)(pending.path)
+
+
+def _remove_tree(path: Path) -> None:
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def _rename_folder(temporary: Path, destination: Path) -> bool:
+    try:
+        os.replace(temporary, destination)
+    except OSError as error:
+        if error.errno in (errno.ENOTEMPTY, errno.EEXIST) and destination.is_dir():
+            return False
+        if error.errno != errno.ENOTDIR:
+            raise
+        destination.unlink()  # a file or a link where the folder should be
+        os.replace(temporary, destination)
+    return True

@@ -18,7 +18,6 @@ those do not ship.
 from __future__ import annotations
 
 import json
-import os
 import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -31,7 +30,7 @@ from bundler.environment.distributions import Distribution, Environment
 from bundler.errors import BundlerError, Problem
 from bundler.files import file_digest, open_regular
 from bundler.project.source import parse_source, read_source_text
-from bundler.store.folder import CacheFolder, replace_entry, temporary_file
+from bundler.store.folder import CacheFolder, write_entry
 
 CACHE_FORMAT = 2
 FOLDER = "libraries"
@@ -143,16 +142,11 @@ class LibraryIndex:
             with self._lock:
                 body = {"format": CACHE_FORMAT, "modules": self._imports.get(name, {})}
                 text = json.dumps(body, sort_keys=True)
-            temporary = None
             try:
                 self.cache.make_folder(path.parent)
-                handle, temporary = temporary_file(path.parent)
-                with os.fdopen(handle, "w", encoding="utf-8") as stream:
-                    stream.write(text)
-                replace_entry(temporary, path)
+                with write_entry(path, mode=None) as pending:
+                    pending.stream.write(text.encode("utf-8"))
             except OSError as error:
-                if temporary is not None:
-                    temporary.unlink(missing_ok=True)
                 self.cache.fail(error, path)
                 return
 

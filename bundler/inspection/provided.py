@@ -12,7 +12,6 @@ import hashlib
 import os
 import shutil
 import subprocess
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from packaging.requirements import Requirement
 from bundler.analysis.requirements import requirement_closure
 from bundler.environment.distributions import Environment
 from bundler.environment.runtime import RUNTIME_PROVIDED
+from bundler.files import build_folder_atomically
 from bundler.pack.contents import distribution_files
 
 
@@ -66,9 +66,8 @@ def prepare_provided(cache: Path, environment: Environment) -> ProvidedPackages:
     folder = cache / "serve" / "provided" / digest.hexdigest()[:16]
     if folder.is_dir():
         return ProvidedPackages(folder, listed)
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    temporary = Path(tempfile.mkdtemp(prefix=".provided.", dir=folder.parent))
-    try:
+    with build_folder_atomically(folder, ".provided.") as pending:
+        temporary = pending.path
         for distribution in distributions:
             for arcname, source in distribution_files(distribution):
                 destination = temporary / arcname
@@ -91,11 +90,4 @@ def prepare_provided(cache: Path, environment: Environment) -> ProvidedPackages:
             check=False,
             timeout=600,
         )
-        try:
-            temporary.rename(folder)
-        except OSError:
-            if not folder.is_dir():
-                raise
-    finally:
-        shutil.rmtree(temporary, ignore_errors=True)
     return ProvidedPackages(folder, listed)

@@ -43,7 +43,7 @@ from bundler.pack.unpack import (
     unpacked,
     unpacked_intact,
 )
-from bundler.store.folder import CacheFolder, remove_entry, replace_entry, temporary_file
+from bundler.store.folder import CacheFolder, remove_entry, write_entry
 
 __all__ = [
     "DamagedWheel",
@@ -175,14 +175,8 @@ def _download(
         if found is None:
             raise _no_wheel(name, version, target, index_url)
         CacheFolder(wheels.parent).make_folder(wheels)
-        handle, temporary = temporary_file(wheels)
-        try:
-            with open(found, "rb") as source, os.fdopen(handle, "wb") as copy:
-                shutil.copyfileobj(source, copy)
-            replace_entry(temporary, wheels / found.name)
-        except BaseException:
-            temporary.unlink(missing_ok=True)
-            raise
+        with open(found, "rb") as source, write_entry(wheels / found.name, mode=None) as copy:
+            shutil.copyfileobj(source, copy.stream)
     return wheels / found.name
 
 

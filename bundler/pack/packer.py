@@ -9,14 +9,13 @@ from __future__ import annotations
 import calendar
 import os
 import re
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from bundler.errors import UsageError
-from bundler.files import changed_size
+from bundler.files import changed_size, write_atomically
 from bundler.pack.contents import Contents
 from bundler.pack.zipwriter import Deflated, ZipWriter
 from bundler.store.blobs import DEFAULT_LEVEL, BlobStore
@@ -120,23 +119,14 @@ class Packer:
         for entry, member in zip(contents.entries, members, strict=True):
             if entry.data is None and member.size != entry.size:
                 raise changed_size(entry.source, entry.size, member.size)
-        handle, temporary = tempfile.mkstemp(prefix=f".{destination.name}.", dir=destination.parent)
-        try:
-            try:
-                writer = ZipWriter(handle, self.stamp)
-                for entry, member in zip(contents.entries, members, strict=True):
-                    writer.add(entry.arcname, member, executable=entry.executable)
-                digest = writer.finish()
-            finally:
-                os.close(handle)
+        with write_atomically(destination, f".{destination.name}.") as pending:
+            writer = ZipWriter(pending.stream.fileno(), self.stamp)
+            for entry, member in zip(contents.entries, members, strict=True):
+                writer.add(entry.arcname, member, executable=entry.executable)
+            digest = writer.finish()
             zipped = writer.position
             if check is not None:
                 check(zipped)
-            os.chmod(temporary, 0o644)
-            os.replace(temporary, destination)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
         unzipped = sum(member.size for member in members)
         return Bundle(destination, digest, zipped, unzipped, len(contents.entries))
 
@@ -176,12 +166,5 @@ def write_zip(
 def write_text_atomically(destination: Path, text: str) -> None:
     """Write a text file through a temporary name renamed into place."""
     destination.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{destination.name}.", dir=destination.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as stream:
-            stream.write(text)
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, destination)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    with write_atomically(destination, f".{destination.name}.") as pending:
+        pending.stream.write(text.encode("utf-8"))

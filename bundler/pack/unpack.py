@@ -9,10 +9,7 @@ edited, deleted or of another kind is unpacked again.
 
 from __future__ import annotations
 
-import errno
 import os
-import shutil
-import tempfile
 import zipfile
 import zlib
 from collections.abc import Iterator
@@ -22,7 +19,13 @@ from pathlib import Path, PurePosixPath
 
 from bundler.environment.distributions import Distribution, read_distribution
 from bundler.errors import BundlerError
-from bundler.files import file_digest, open_regular, record_hash, record_hash_of
+from bundler.files import (
+    build_folder_atomically,
+    file_digest,
+    open_regular,
+    record_hash,
+    record_hash_of,
+)
 from bundler.store.folder import TEMPORARY, remove_entry
 
 _SIGNATURES = ("RECORD", "RECORD.jws", "RECORD.p7s")
@@ -73,9 +76,8 @@ def unpack_wheel(wheel: Path, folder: Path) -> bool:
                 f"{wheel.name} holds files its RECORD does not list: {unlisted[0]}"
             )
         data = info[: -len(".dist-info")] + ".data/"
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        work = Path(tempfile.mkdtemp(prefix=f"{TEMPORARY}unpack-", dir=folder.parent))
-        try:
+        with build_folder_atomically(folder, f"{TEMPORARY}unpack-") as pending:
+            work = pending.path
             lines = []
             for member, digest in sorted(record.items()):
                 if member == f"{info}/RECORD":
@@ -99,9 +101,7 @@ def unpack_wheel(wheel: Path, folder: Path) -> bool:
             lines.append(f"{info}/RECORD,,")
             (work / info).mkdir(exist_ok=True)
             (work / info / "RECORD").write_text("\n".join(lines) + "\n", encoding="utf-8")
-            return _place(work, folder)
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
+        return pending.placed
 
 
 def unpacked_intact(folder: Path) -> bool:
@@ -139,20 +139,6 @@ def unpacked(wheel: Path, folder: Path) -> Distribution:
         file=folder,
         hint="build again once no other build uses this cache folder",
     )
-
-
-def _place(work: Path, folder: Path) -> bool:
-    """Rename the unpacked `work` to `folder`; False if another build's got there first."""
-    try:
-        os.replace(work, folder)
-    except OSError as error:
-        if error.errno in (errno.ENOTEMPTY, errno.EEXIST) and folder.is_dir():
-            return False
-        if error.errno != errno.ENOTDIR:
-            raise
-        remove_entry(folder)  # a file where the folder should be
-        os.replace(work, folder)
-    return True
 
 
 _DAMAGED = "the index served a damaged wheel: build again, and tell its maintainers if it stays so"

@@ -10,13 +10,12 @@ Python or machine), the error says so and gives the command that installs it.
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 from bundler.errors import EnvironmentProblem
+from bundler.files import build_folder_atomically
 
 # The newest release with wheels for each Python (awslambdaric 4 needs 3.10; 4.0.4 is the
 # last for 3.9, 2.2.1 for 3.8).
@@ -79,9 +78,8 @@ def ensure_runtime_client(
             f"aarch64; this is {sys.platform} on {machine}",
             hint="run bundle serve on Linux (a container or a VM) where Lambda's runtime can run",
         )
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    temporary = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
-    try:
+    with build_folder_atomically(folder, f".{folder.name}.") as pending:
+        temporary = pending.path
         failure = _pip(temporary, python, machine, site_python)
         if failure is not None:
             raise EnvironmentProblem.of(
@@ -97,15 +95,7 @@ def ensure_runtime_client(
             check=False,
             timeout=300,
         )
-        try:
-            temporary.rename(folder)
-        except OSError:
-            if not folder.is_dir():  # not another server's install finishing first
-                raise
-            return folder, False
-        return folder, True
-    finally:
-        shutil.rmtree(temporary, ignore_errors=True)
+    return folder, pending.placed  # False: another server's install finished first
 
 
 def _pip(target: Path, python: tuple[int, ...], machine: str, site_python: Path) -> str | None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import shutil
 import stat
-import tempfile
 import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from pathlib import Path
 from bundler.analysis.session import Progress
 from bundler.build import build
 from bundler.errors import Problem
+from bundler.files import build_folder_atomically
 from bundler.project.discover import Function
 from bundler.results import BuildOptions, BuildResult, FunctionBuild
 
@@ -99,23 +99,17 @@ def unzip_task_root(cache: Path, name: str, zip_path: Path, sha256: str) -> Path
     folder = cache / SERVE_FOLDER / "tasks" / f"{name}-{sha256[:16]}"
     if folder.is_dir():
         return folder
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    temporary = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
-    try:
+    # the task root is read-only: what is left of it is removed with remove_tree
+    with build_folder_atomically(folder, f".{folder.name}.", remove=remove_tree) as pending:
         with zipfile.ZipFile(zip_path) as archive:
             for info in archive.infolist():
-                target = Path(archive.extract(info, temporary))
+                target = Path(archive.extract(info, pending.path))
                 mode = (info.external_attr >> 16) & 0o777
                 if not info.is_dir():
                     executable = mode & 0o111
                     target.chmod(0o555 if executable else 0o444)
-        for directory, _dirs, _files in os.walk(temporary):
+        for directory, _dirs, _files in os.walk(pending.path):
             Path(directory).chmod(0o555)
-        temporary.rename(folder)
-    except OSError:
-        remove_tree(temporary)
-        if not folder.is_dir():  # not another server's unzip finishing first
-            raise
     return folder
 
 

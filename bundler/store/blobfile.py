@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from bundler.files import open_regular
-from bundler.store.folder import remove_entry, replace_entry, temporary_file, wrong_kind
+from bundler.store.folder import remove_entry, write_entry, wrong_kind
 
 MAGIC = b"BNDLBLB1"
 HEADER = struct.Struct("<8s32sBIQQ32s")
@@ -173,22 +173,16 @@ def write_blob_file(
     `sizes()` gives (crc32, size) of the content once `blocks` are exhausted. The
     temporary file is removed on any failure.
     """
-    handle, temporary = temporary_file(final.parent)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(bytes(HEADER.size))
-            compressed = hashlib.sha256()
-            length = 0
-            for block in blocks:
-                compressed.update(block)
-                length += len(block)
-                stream.write(block)
-            crc, size = sizes()
-            stream.seek(0)
-            stream.write(make_header(digest, level, crc, size, compressed, length))
-        os.chmod(temporary, 0o644)
-        replace_entry(temporary, final)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
+    with write_entry(final) as pending:
+        stream = pending.stream
+        stream.write(bytes(HEADER.size))
+        compressed = hashlib.sha256()
+        length = 0
+        for block in blocks:
+            compressed.update(block)
+            length += len(block)
+            stream.write(block)
+        crc, size = sizes()
+        stream.seek(0)
+        stream.write(make_header(digest, level, crc, size, compressed, length))
     return length

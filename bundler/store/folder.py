@@ -30,10 +30,11 @@ import threading
 import time
 import uuid
 import weakref
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 from bundler.errors import Problem
-from bundler.files import NotARegularFile
+from bundler.files import NotARegularFile, PendingFile, write_atomically
 
 TEMPORARY = ".tmp-"  # the prefix of every temporary name in the cache
 STALE_AFTER = 24 * 3600  # seconds untouched after which a temporary name is a leftover
@@ -195,10 +196,10 @@ class _Unusable(OSError):
         super().__init__(errno.ENOTDIR, reason)
 
 
-def temporary_file(folder: Path) -> tuple[int, Path]:
-    """A new temporary file in the cache folder `folder`: (open handle, path)."""
-    handle, name = tempfile.mkstemp(prefix=TEMPORARY, dir=folder)
-    return handle, Path(name)
+def write_entry(final: Path, *, mode: int | None = 0o644) -> AbstractContextManager[PendingFile]:
+    """`write_atomically` for a cache entry: the cache's temporary prefix (which the sweep
+    removes when a writer died), and a folder standing at the name removed first."""
+    return write_atomically(final, TEMPORARY, mode=mode, rename=replace_entry)
 
 
 def wrong_kind(error: OSError) -> bool:
@@ -278,7 +279,8 @@ def _wait_shared(handle: int) -> None:
 
 def _check_writable(folder: Path) -> None:
     """Write a small file and remove it: a read-only or full folder says so now."""
-    handle, path = temporary_file(folder)
+    handle, name = tempfile.mkstemp(prefix=TEMPORARY, dir=folder)
+    path = Path(name)
     try:
         with os.fdopen(handle, "wb") as stream:
             stream.write(bytes(4096))

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from bundler.files import open_regular
-from bundler.store.folder import remove_entry, replace_entry, temporary_file, wrong_kind
+from bundler.store.folder import remove_entry, write_entry, wrong_kind
 
 MAX_PACKS = 16
 _MAGIC = b"BNDLPAK1"
@@ -85,9 +85,10 @@ def write_pack(folder: Path, records: Iterable[tuple[bytes, bytes]]) -> Path | N
     """
     old = _packs(folder)
     merging = old if len(old) >= MAX_PACKS else []
-    handle, temporary = temporary_file(folder)
     try:
-        with os.fdopen(handle, "wb") as stream:
+        # named by its table's hash, known once written
+        with write_entry(folder / "pack.pack") as pending:
+            stream = pending.stream
             index: dict[bytes, tuple[int, int]] = {}
             for key, record in records:
                 if key not in index:
@@ -101,15 +102,10 @@ def write_pack(folder: Path, records: Iterable[tuple[bytes, bytes]]) -> Path | N
             start = stream.tell()
             stream.write(table)
             stream.write(_FOOTER.pack(_MAGIC, len(index), start, hashlib.sha256(table).digest()))
-        final = folder / f"pack-{hashlib.sha256(table).hexdigest()}.pack"
-        os.chmod(temporary, 0o644)
-        replace_entry(temporary, final)
+            final = folder / f"pack-{hashlib.sha256(table).hexdigest()}.pack"
+            pending.destination = final
     except _Empty:
-        temporary.unlink(missing_ok=True)
         return None
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
     for path in merging:
         if path != final:
             path.unlink(missing_ok=True)
