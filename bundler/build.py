@@ -84,7 +84,7 @@ def _build_into(
 
     functions = [f for f in opened.discovery.functions if in_shard(f.name, options.shard)]
     failures = {n: p for n, p in opened.discovery.failures.items() if in_shard(n, options.shard)}
-    builds: list[FunctionBuild] = [FunctionBuild(n, problems=p) for n, p in failures.items()]
+    builds: list[FunctionBuild] = [FunctionBuild(name=n, problems=p) for n, p in failures.items()]
     if step:
         step(0, len(functions))
     packer = Packer(folder)
@@ -175,13 +175,13 @@ def _build_function(
             if hit is not None:
                 problems = tuple(p.for_function(function.name) for p in (*warnings, *hit.warnings))
                 return FunctionBuild(
-                    function.name,
-                    function,
-                    hit.bundle,
-                    resolution,
-                    None,
-                    problems,
-                    hit.sizes,
+                    name=function.name,
+                    function=function,
+                    bundle=hit.bundle,
+                    resolution=resolution,
+                    contents=None,
+                    problems=problems,
+                    sizes=hit.sizes,
                     cached=True,
                     dropped=hit.dropped,
                 )
@@ -203,18 +203,20 @@ def _build_function(
             cache.store(key, bundle, sizes, late, dropped)
     except BundlerError as error:
         problems = tuple(p.for_function(function.name) for p in error.problems)
-        return FunctionBuild(function.name, function, problems=tuple(warnings) + problems)
+        return FunctionBuild(
+            name=function.name, function=function, problems=tuple(warnings) + problems
+        )
     except OSError as error:  # disk full, read-only, a file gone: this function's problem
         problem = function_fault(error, destination).for_function(function.name)
-        return FunctionBuild(function.name, function, problems=(*warnings, problem))
+        return FunctionBuild(name=function.name, function=function, problems=(*warnings, problem))
     return FunctionBuild(
-        function.name,
-        function,
-        bundle,
-        resolution,
-        contents,
-        tuple(p.for_function(function.name) for p in (*warnings, *late)),
-        sizes,
+        name=function.name,
+        function=function,
+        bundle=bundle,
+        resolution=resolution,
+        contents=contents,
+        problems=tuple(p.for_function(function.name) for p in (*warnings, *late)),
+        sizes=sizes,
         dropped=dropped,
     )
 

@@ -113,7 +113,13 @@ class BuildCache:
             return None
         if not unchanged:  # the same bytes under a new identity (a copy): remember it
             self._write(key, {**entry, "zipIdentity": _identity(found)})
-        bundle = Bundle(zip_path, sha256, entry["zipped"], entry["unzipped"], entry["files"])
+        bundle = Bundle(
+            path=zip_path,
+            sha256=sha256,
+            zipped=entry["zipped"],
+            unzipped=entry["unzipped"],
+            files=entry["files"],
+        )
         warnings = tuple(
             Problem(**{**w, "file": Path(w["file"]) if w["file"] else None})
             for w in entry["warnings"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import KW_ONLY, dataclass, replace
 from pathlib import Path
 from typing import Literal, TypeVar
 
@@ -14,6 +14,7 @@ class Problem:
     """A problem found in a user's input, with where it is and how to fix it."""
 
     message: str
+    _: KW_ONLY  # the message first, then only by name: file, line, function, hint, severity
     file: Path | None = None
     line: int | None = None
     function: str | None = None

@@ -16,7 +16,7 @@ from bundler.pack.packer import Bundle
 from bundler.project.discover import Function
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class FunctionBuild:
     """The outcome for one function: a bundle, or the problems that stopped it."""
 
@@ -39,7 +39,7 @@ class FunctionBuild:
         return tuple(p for p in self.problems if p.severity == "error")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class BuildResult:
     """Everything a build produced, for the manifest, the summary and `--json`."""
 
@@ -59,7 +59,7 @@ class BuildResult:
         return all(b.ok for b in self.builds) and not self.errors
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class BuildOptions:
     """How to build: parallelism, caching and sharding."""
 

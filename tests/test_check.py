@@ -26,7 +26,14 @@ def contents(*entries: tuple[str, str, int]) -> Contents:
     """(arcname, owner, size) entries; sources are never read by the checks."""
     return Contents(
         tuple(
-            Entry(name, Path("/nowhere", name), owner, size, False) for name, owner, size in entries
+            Entry(
+                arcname=name,
+                source=Path("/nowhere", name),
+                owner=owner,
+                size=size,
+                executable=False,
+            )
+            for name, owner, size in entries
         )
     )
 

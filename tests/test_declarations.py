@@ -508,5 +508,5 @@ def test_declared_keeps_its_positional_shape() -> None:
     """bundle serve builds Declared(requirement, source) for the runtime's packages."""
     from packaging.requirements import Requirement
 
-    declared = Declared(Requirement("Boto3"), "the Lambda runtime")
+    declared = Declared(requirement=Requirement("Boto3"), source="the Lambda runtime")
     assert (declared.name, declared.kind, declared.is_dev) == ("boto3", "runtime", False)

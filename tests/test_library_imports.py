@@ -16,7 +16,12 @@ def test_a_reached_module_s_imports_are_reported_with_file_and_line(
     index = LibraryIndex(site_environment)
     found = list(index.walk(["runtimelib"], frozenset({"runtimelib", "sharedlib"})))
     assert found == [
-        (LibraryImport("runtimelib", "runtimelib/__init__.py", 1, "sharedlib"), ("sharedlib",))
+        (
+            LibraryImport(
+                importer="runtimelib", path="runtimelib/__init__.py", line=1, module="sharedlib"
+            ),
+            ("sharedlib",),
+        )
     ]
     assert index.parsed == 2  # runtimelib, then sharedlib, which it reaches
 
@@ -33,7 +38,14 @@ def test_guarded_imports_are_reported_as_such_and_not_followed(site_environment:
     index = LibraryIndex(site_environment, complete=True)
     assert list(index.walk(["webthing"], frozenset({"webthing", "cryptolib"}))) == [
         (
-            LibraryImport("webthing", "webthing/__init__.py", 2, "cryptolib", (), "guarded"),
+            LibraryImport(
+                importer="webthing",
+                path="webthing/__init__.py",
+                line=2,
+                module="cryptolib",
+                names=(),
+                how="guarded",
+            ),
             ("cryptolib",),
         )
     ]

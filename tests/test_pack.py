@@ -35,7 +35,15 @@ def make_contents(
         source.parent.mkdir(parents=True, exist_ok=True)
         source.write_bytes(files[arcname])
         source.chmod(0o755 if arcname in executable else 0o644)
-        entries.append(Entry(arcname, source, "", len(files[arcname]), arcname in executable))
+        entries.append(
+            Entry(
+                arcname=arcname,
+                source=source,
+                owner="",
+                size=len(files[arcname]),
+                executable=arcname in executable,
+            )
+        )
     return Contents(tuple(entries))
 
 
@@ -246,7 +254,14 @@ def test_a_packer_compresses_shared_files_once(tmp_path: Path) -> None:
 
 def test_in_memory_members(tmp_path: Path) -> None:
     contents = make_contents(tmp_path, FILES)
-    record = Entry("pkg-1.0.dist-info/RECORD", tmp_path / "nowhere", "pkg", 7, False, b"a,b,c\n")
+    record = Entry(
+        arcname="pkg-1.0.dist-info/RECORD",
+        source=tmp_path / "nowhere",
+        owner="pkg",
+        size=7,
+        executable=False,
+        data=b"a,b,c\n",
+    )
     with_record = Contents(tuple(sorted((*contents.entries, record), key=lambda e: e.arcname)))
     write_zip(with_record, tmp_path / "fn.zip")
     with zipfile.ZipFile(tmp_path / "fn.zip") as archive:

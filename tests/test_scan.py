@@ -278,17 +278,17 @@ def test_external_imports_are_recorded_with_file_line_and_names(tmp_path: Path) 
     )
     main, util = root / MAIN, root / FUNCTION / "util.py"
     assert scan(root).imports == (
-        ImportSite("os", main, 1),
-        ImportSite("sys", main, 1),
-        ImportSite("google.protobuf.json_format", main, 2),
-        ImportSite("yaml", main, 3, ("safe_load", "dump")),
-        ImportSite("dateutil", main, 4, ("*",)),
-        ImportSite("requests", util, 3),
+        ImportSite(module="os", file=main, line=1),
+        ImportSite(module="sys", file=main, line=1),
+        ImportSite(module="google.protobuf.json_format", file=main, line=2),
+        ImportSite(module="yaml", file=main, line=3, names=("safe_load", "dump")),
+        ImportSite(module="dateutil", file=main, line=4, names=("*",)),
+        ImportSite(module="requests", file=util, line=3),
     )
 
 
 def test_candidates_and_top_level() -> None:
-    site_ = ImportSite("google.cloud", Path("a.py"), 1, ("storage", "*"))
+    site_ = ImportSite(module="google.cloud", file=Path("a.py"), line=1, names=("storage", "*"))
     assert site_.top_level == "google"
     assert site_.candidates() == ("google.cloud.storage", "google.cloud")
 
@@ -495,14 +495,14 @@ def test_dynamic_imports_with_literal_names(tmp_path: Path) -> None:
     )
     main = root / MAIN
     assert scan(root).imports == (
-        ImportSite("importlib", main, 1),
-        ImportSite("importlib", main, 2, ("import_module",)),
-        ImportSite("yaml", main, 3, dynamic=True),
-        ImportSite("toml", main, 4, dynamic=True),
-        ImportSite("six", main, 5, dynamic=True),
-        ImportSite("jinja2.ext", main, 7, in_function=True, dynamic=True),
-        ImportSite("ujson", main, 10, optional=True, dynamic=True),
-        ImportSite("dotenv", main, 13, dynamic=True),
+        ImportSite(module="importlib", file=main, line=1),
+        ImportSite(module="importlib", file=main, line=2, names=("import_module",)),
+        ImportSite(module="yaml", file=main, line=3, dynamic=True),
+        ImportSite(module="toml", file=main, line=4, dynamic=True),
+        ImportSite(module="six", file=main, line=5, dynamic=True),
+        ImportSite(module="jinja2.ext", file=main, line=7, in_function=True, dynamic=True),
+        ImportSite(module="ujson", file=main, line=10, optional=True, dynamic=True),
+        ImportSite(module="dotenv", file=main, line=13, dynamic=True),
     )
 
 
@@ -537,7 +537,7 @@ def test_a_dynamic_import_whose_name_is_not_a_literal_is_a_warning(tmp_path: Pat
         for line in (3, 5, 6)
     )
     assert modules_of(result) == ["importlib"]
-    assert Problem(NOT_LITERAL, main, 3, hint=NOT_LITERAL_HINT).format(root) == (
+    assert Problem(NOT_LITERAL, file=main, line=3, hint=NOT_LITERAL_HINT).format(root) == (
         f"{MAIN}:3: {NOT_LITERAL}; {NOT_LITERAL_HINT}"
     )
 
@@ -566,10 +566,12 @@ def test_type_checking_blocks_are_skipped_but_their_else_is_scanned(tmp_path: Pa
     main = root / MAIN
     assert modules_of(result) == ["typing", "typing", "boto3"]
     assert result.skipped == (
-        ImportSite("pandas", main, 4, type_checking=True),
-        ImportSite("mypy_boto3_s3", main, 5, ("S3Client",), type_checking=True),
-        ImportSite("numpy", main, 9, type_checking=True),
-        ImportSite("polars", main, 12, in_function=True, type_checking=True),
+        ImportSite(module="pandas", file=main, line=4, type_checking=True),
+        ImportSite(
+            module="mypy_boto3_s3", file=main, line=5, names=("S3Client",), type_checking=True
+        ),
+        ImportSite(module="numpy", file=main, line=9, type_checking=True),
+        ImportSite(module="polars", file=main, line=12, in_function=True, type_checking=True),
     )
 
 
@@ -926,8 +928,8 @@ def test_a_static_import_longer_than_a_file_name_is_skipped(tmp_path: Path) -> N
     assert result.warnings == tuple(
         Problem(
             message,
-            root / MAIN,
-            line,
+            file=root / MAIN,
+            line=line,
             hint="shorten it to 255 characters at most",
             severity="warning",
         )

@@ -177,7 +177,7 @@ def test_a_config_literal_too_deep_for_literal_eval_is_a_clear_error() -> None:
         value = ast.List(elts=[value], ctx=ast.Load())
     settings = ast.Dict(keys=[ast.Constant("schedule")], values=[value])
     statement = ast.Assign(targets=[ast.Name("config", ast.Store())], value=settings, lineno=7)
-    binding = Binding("config", "assignment", 7, statement, nested=False)
+    binding = Binding(name="config", kind="assignment", line=7, statement=statement, nested=False)
     with pytest.raises(BundlerError) as caught:
         read_config([binding], Path("cron.py"))
     assert caught.value.problems == (

@@ -68,13 +68,13 @@ def test_v2_routes_methods_and_exclusions() -> None:
 
 
 RULES = (
-    Redirect("/api/*", "/.netlify/functions/api/:splat", 200),
-    Redirect("/old/:year/:slug", "/news/:year/:slug", 301),
-    Redirect("/search", "/.netlify/functions/hello", 200, query=(("q", ":q"),)),
-    Redirect("/about", "/elsewhere", 302),
-    Redirect("/forced", "/.netlify/functions/hello", 200, force=True),
-    Redirect("/proxy/*", "https://example.com/:splat", 200),
-    Redirect("/gone", "/404.html", 404),
+    Redirect(source="/api/*", to="/.netlify/functions/api/:splat", status=200),
+    Redirect(source="/old/:year/:slug", to="/news/:year/:slug", status=301),
+    Redirect(source="/search", to="/.netlify/functions/hello", status=200, query=(("q", ":q"),)),
+    Redirect(source="/about", to="/elsewhere", status=302),
+    Redirect(source="/forced", to="/.netlify/functions/hello", status=200, force=True),
+    Redirect(source="/proxy/*", to="https://example.com/:splat", status=200),
+    Redirect(source="/gone", to="/404.html", status=404),
 )
 
 
@@ -99,7 +99,10 @@ def test_a_static_file_shadows_a_rule_without_force(publish: Path) -> None:
     table = router(publish, RULES)
     assert table.route("GET", "/api/items").kind == "static"  # public/api/items exists
     assert table.route("GET", "/about").kind == "static"  # about.html exists
-    forced = router(publish, (Redirect("/about", "/.netlify/functions/hello", 200, True),))
+    forced = router(
+        publish,
+        (Redirect(source="/about", to="/.netlify/functions/hello", status=200, force=True),),
+    )
     assert forced.route("GET", "/about").function == "hello"
 
 

@@ -21,7 +21,9 @@ from bundler.serve.variables import (
 
 
 def function(name: str, kind: str = "sync") -> Function:
-    return Function(name, Path(f"{name}.py"), "file", kind, 1)  # type: ignore[arg-type]
+    return Function(
+        name=name, main_file=Path(f"{name}.py"), layout="file", kind=kind, handler_line=1
+    )  # type: ignore[arg-type]
 
 
 def site(tmp_path: Path, pyproject: str = "", netlify: str = "") -> Path:

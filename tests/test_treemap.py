@@ -32,18 +32,27 @@ def big_function(count: int = 6000) -> FunctionAudit:
     """A boto3-size zip: thousands of small files in nested folders, two owners."""
     members = [
         Member(
-            f"botocore/data/service{i % 300}/{i // 300}/model.json",
-            "botocore",
-            "data",
-            500 + i,
-            1,
-            1,
+            name=f"botocore/data/service{i % 300}/{i // 300}/model.json",
+            owner="botocore",
+            kind="data",
+            size=500 + i,
+            compressed=1,
+            zipped=1,
         )
         for i in range(count)
     ]
-    members += [Member("handler.py", "", "source", 120, 1, 1)]
+    members += [
+        Member(name="handler.py", owner="", kind="source", size=120, compressed=1, zipped=1)
+    ]
     members.sort(key=lambda m: (-m.size, m.name))
-    return FunctionAudit("big", Path("big.zip"), 1, tuple(members), (), ())
+    return FunctionAudit(
+        name="big",
+        path=Path("big.zip"),
+        zipped=1,
+        members=tuple(members),
+        distributions=(),
+        savings=(),
+    )
 
 
 def test_tree_is_bounded_and_adds_up() -> None:

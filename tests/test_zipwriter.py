@@ -24,7 +24,9 @@ STAMP = (1980, 1, 1, 0, 0, 0)
 def deflate(data: bytes) -> Deflated:
     compressor = zlib.compressobj(6, zlib.DEFLATED, -15)
     compressed = compressor.compress(data) + compressor.flush()
-    return Deflated(zlib.crc32(data), len(data), len(compressed), data=compressed)
+    return Deflated(
+        crc32=zlib.crc32(data), size=len(data), compressed_size=len(compressed), data=compressed
+    )
 
 
 def write(
@@ -105,7 +107,13 @@ def test_members_copied_from_a_file_at_an_offset(tmp_path: Path) -> None:
     assert member.data is not None
     blob = tmp_path / "blob"
     blob.write_bytes(b"HEADER" + member.data + b"TRAILER")
-    from_file = Deflated(member.crc32, member.size, member.compressed_size, path=blob, offset=6)
+    from_file = Deflated(
+        crc32=member.crc32,
+        size=member.size,
+        compressed_size=member.compressed_size,
+        path=blob,
+        offset=6,
+    )
     write(tmp_path / "a.zip", [("big.txt", from_file, False), ("small", deflate(b"x"), False)])
     write(tmp_path / "b.zip", [("big.txt", member, False), ("small", deflate(b"x"), False)])
     assert (tmp_path / "a.zip").read_bytes() == (tmp_path / "b.zip").read_bytes()
@@ -116,7 +124,7 @@ def test_members_copied_from_a_file_at_an_offset(tmp_path: Path) -> None:
 def test_a_blob_file_shorter_than_said_is_an_error(tmp_path: Path) -> None:
     blob = tmp_path / "blob"
     blob.write_bytes(b"abc")
-    member = Deflated(0, 10, 10, path=blob)
+    member = Deflated(crc32=0, size=10, compressed_size=10, path=blob)
     with pytest.raises(OSError, match="ended 7 bytes early"):
         write(tmp_path / "fn.zip", [("a", member, False)])
 
@@ -140,9 +148,12 @@ def test_more_than_65535_members_get_zip64_end_records(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("member", "message"),
     [
-        (Deflated(0, ZIP32_LIMIT + 1, 2, data=b"\x03\x00"), "'big' is 2,147,483,648"),
         (
-            Deflated(0, 2, ZIP32_LIMIT + 1, path=Path("/nonexistent")),
+            Deflated(crc32=0, size=ZIP32_LIMIT + 1, compressed_size=2, data=b"\x03\x00"),
+            "'big' is 2,147,483,648",
+        ),
+        (
+            Deflated(crc32=0, size=2, compressed_size=ZIP32_LIMIT + 1, path=Path("/nonexistent")),
             "'big' compresses to 2,147,483,648",
         ),
     ],
@@ -167,7 +178,7 @@ def test_refuses_what_needs_zip64(tmp_path: Path, member: Deflated, message: str
 )
 def test_deflated_is_checked(kwargs: dict[str, object], message: str) -> None:
     with pytest.raises(ValueError, match=message):
-        Deflated(0, 1, 2, **kwargs)  # type: ignore[arg-type]
+        Deflated(crc32=0, size=1, compressed_size=2, **kwargs)  # type: ignore[arg-type]
 
 
 def test_bad_names_and_double_finish(tmp_path: Path) -> None:

@@ -32,7 +32,7 @@ _DYNAMIC_CALLS = frozenset({"import_module", "__import__"})
 _TRY_STATEMENTS = (ast.Try, getattr(ast, "TryStar", ast.Try))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ImportSite:
     """One import of a module that is not first-party code."""
 
@@ -135,10 +135,10 @@ def _static(
             warnings.append(_bad_name(module, path, node.lineno, "import"))
             continue
         yield ImportSite(
-            module,
-            path,
-            node.lineno,
-            names,
+            module=module,
+            file=path,
+            line=node.lineno,
+            names=names,
             optional=context.optional,
             in_function=context.in_function,
             type_checking=context.typing,
@@ -204,9 +204,9 @@ def _dynamic_site(
         warnings.append(_bad_name(name, path, call.lineno, written))
         return None
     return ImportSite(
-        name,
-        path,
-        call.lineno,
+        module=name,
+        file=path,
+        line=call.lineno,
         optional=context.optional,
         in_function=context.in_function,
         dynamic=True,

@@ -40,7 +40,7 @@ _ENTRY_LIMIT = 64 * 1024 * 1024  # bytes: a distribution's entry is at most a fe
 Found = tuple[str, tuple[str, ...], int, str]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class LibraryImport:
     """`importer`'s module at `path` (relative to site-packages) imports `module` at `line`,
     at module level and unguarded, in a module the function reaches."""
@@ -113,7 +113,9 @@ class LibraryIndex:
         edges = []
         following: list[str] = []
         for imported, names, line, how in self._imports_of(owner, module, path):
-            found = LibraryImport(owner, arcname, line, imported, names, how)
+            found = LibraryImport(
+                importer=owner, path=arcname, line=line, module=imported, names=names, how=how
+            )
             if self.environment.is_stdlib(imported):
                 owners: tuple[str, ...] = ()
             else:

@@ -100,7 +100,7 @@ _NOT_LITERAL_HINT = (
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class NameUse:
     """One place where first-party code loads something by name.
 
@@ -235,7 +235,14 @@ class NameReader:
             text = re.split(r"[\s\[=<>!~;]", text, maxsplit=1)[0]  # require("x>=1")
         written = f'{name.rsplit(".", 1)[-1]}("{text}")'
         self.uses.append(
-            NameUse(kind, text, self.path, call.lineno, written, optional=context.optional)
+            NameUse(
+                kind=kind,
+                name=text,
+                file=self.path,
+                line=call.lineno,
+                written=written,
+                optional=context.optional,
+            )
         )
 
     def _entry_point(self, call: ast.Call, name: str, context: Context) -> None:
@@ -245,11 +252,11 @@ class NameReader:
             group = keywords.get("group")
             written = f'entry_points(name="{wanted}")'
             use = NameUse(
-                "entry-point",
-                wanted,
-                self.path,
-                call.lineno,
-                written,
+                kind="entry-point",
+                name=wanted,
+                file=self.path,
+                line=call.lineno,
+                written=written,
                 optional=context.optional,
                 group=group,
             )
@@ -270,11 +277,11 @@ class NameReader:
         shown = f"{key} {text!r}" if key else repr(text)
         self.uses.append(
             NameUse(
-                "module",
-                module,
-                self.path,
-                line,
-                shown,
+                kind="module",
+                name=module,
+                file=self.path,
+                line=line,
+                written=shown,
                 optional=context.optional,
                 single=single,
                 app=key == APPS_KEY,
@@ -289,7 +296,14 @@ class NameReader:
         dialect, driver = found.group(1).lower(), found.group(2)
         scheme = f"{dialect}+{driver.lower()}" if driver else dialect
         self.uses.append(
-            NameUse("database", scheme, self.path, line, f"{scheme}://", optional=context.optional)
+            NameUse(
+                kind="database",
+                name=scheme,
+                file=self.path,
+                line=line,
+                written=f"{scheme}://",
+                optional=context.optional,
+            )
         )
 
     def _qualified(self, func: ast.expr) -> str | None:

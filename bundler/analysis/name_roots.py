@@ -21,7 +21,7 @@ from bundler.errors import Problem
 _EXTRA = re.compile(r"""extra\s*==\s*["']([^"']+)["']""")
 
 
-@dataclass
+@dataclass(kw_only=True)
 class NamedRoots:
     """Roots found beside the imports: distribution -> the reason that starts its chain;
     the modules they load (where the library walk starts), and what was found wrong."""

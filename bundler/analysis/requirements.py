@@ -25,7 +25,7 @@ class Edge:
     requirement: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class RequirementWalk:
     """What a walk from some roots reached.
 

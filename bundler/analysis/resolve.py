@@ -22,7 +22,7 @@ from bundler.project.config import FunctionSettings
 __all__ = ["Declarations", "Edge", "Resolution", "Resolved", "Role", "marker_applies"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Resolved:
     """A distribution to ship, with the chain that brought it in."""
 
@@ -37,7 +37,7 @@ class Resolved:
         return " -> ".join(self.chain)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Resolution:
     """What a function ships, and what it leaves out with the reason."""
 

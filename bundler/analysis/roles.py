@@ -48,7 +48,7 @@ class Role:
         return {"kind": self.kind, "group": self.group, "source": self.source or None}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Declarations:
     """The site's declared requirements, closed over the environment once per run."""
 

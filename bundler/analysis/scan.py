@@ -33,7 +33,7 @@ class NamedFirstParty:
     package: Path | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Scan:
     """What a function's own code imports, and what it loads by name."""
 
@@ -59,12 +59,12 @@ def scan_function(main_file: Path, roots: Sequence[Path], memo: SourceMemo | Non
         raise BundlerError(*scanner.errors)
     modules = tuple(sorted(scanner.modules.values(), key=lambda m: m.arcname))
     return Scan(
-        modules,
-        tuple(scanner.imports),
-        tuple(scanner.skipped),
-        tuple(scanner.warnings),
-        tuple(scanner.loads),
-        tuple(scanner.named),
+        modules=modules,
+        imports=tuple(scanner.imports),
+        skipped=tuple(scanner.skipped),
+        warnings=tuple(scanner.warnings),
+        loads=tuple(scanner.loads),
+        named=tuple(scanner.named),
     )
 
 
@@ -117,7 +117,7 @@ class _Scanner:
                     if use.kind not in ("module", "resources") or not self._load(use):
                         self.loads.append(replace(use, optional=use.optional or optional))
                 except OSError as error:
-                    site = ImportSite(use.name, use.file, use.line)
+                    site = ImportSite(module=use.name, file=use.file, line=use.line)
                     self.errors.append(self._unreadable(site, error))
 
     def _load(self, use: NameUse) -> bool:

@@ -24,7 +24,7 @@ Progress = Callable[[str], None]
 Step = Callable[[int, int], None]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Site:
     """A site with its settings, its target environment (indexed once) and its functions."""
 

@@ -31,7 +31,7 @@ class DistFile:
     source: Path
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Distribution:
     """An installed distribution, read from its `.dist-info`."""
 
@@ -60,7 +60,7 @@ class Distribution:
         return tuple(parsed)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Environment:
     """The distributions of the target environment, and which of them owns each module."""
 

@@ -142,7 +142,7 @@ PROBE_TIMEOUT = 60.0  # seconds; the probe takes a fraction of one
 _PYTHON_HINT = "point --python at a Python 3.8 or later, or at a virtualenv folder that has one"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Interpreter:
     """Facts about the `--python` interpreter, asked of it once."""
 

@@ -35,7 +35,7 @@ _NATIVE = re.compile(r"\.(so(\.\d+)*|pyd|dylib)$")
 _TESTS = frozenset({"tests", "test"})
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Member:
     """One file of a zip: its unzipped, compressed and on-disk (`zipped`) bytes."""
 
@@ -67,7 +67,7 @@ class Weight:
         )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class DistributionShare:
     """One distribution in one zip: its weight, its share of the zip, who else ships it."""
 
@@ -88,7 +88,7 @@ class Saving:
     action: str | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class FunctionAudit:
     """Everything the audit knows about one function's zip."""
 
@@ -120,7 +120,7 @@ class FunctionAudit:
         return {"zipped": self.zipped / ZIPPED_LIMIT, "unzipped": self.unzipped / UNZIPPED_LIMIT}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class SiteAudit:
     """The audited functions (biggest first), every function's distributions, problems."""
 
@@ -183,7 +183,13 @@ def audit_site(out: Path, names: Sequence[str] = ()) -> SiteAudit:
         audits.append(_audit_function(name, path, entry, members, versions, shipped_by))
     audits.sort(key=lambda a: (-a.unzipped, a.name))
     shared = {k: tuple(v) for k, v in sorted(shipped_by.items())}
-    return SiteAudit(out, tuple(audits), tuple(sorted(known)), shared, tuple(problems))
+    return SiteAudit(
+        out=out,
+        functions=tuple(audits),
+        names=tuple(sorted(known)),
+        shipped_by=shared,
+        problems=tuple(problems),
+    )
 
 
 def read_members(path: Path) -> tuple[list[Member], dict[str, str]]:
@@ -194,12 +200,12 @@ def read_members(path: Path) -> tuple[list[Member], dict[str, str]]:
         footprints = _footprints(archive, archive.infolist())
     members = [
         Member(
-            info.filename,
-            owners.get(info.filename, FIRST_PARTY),
-            kind_of(info.filename),
-            info.file_size,
-            info.compress_size,
-            footprints[info.filename],
+            name=info.filename,
+            owner=owners.get(info.filename, FIRST_PARTY),
+            kind=kind_of(info.filename),
+            size=info.file_size,
+            compressed=info.compress_size,
+            zipped=footprints[info.filename],
         )
         for info in infos
     ]
@@ -264,18 +270,22 @@ def _audit_function(
         version = listed.get(owner, versions.get(owner, ""))
         shares.append(
             DistributionShare(
-                owner, version, weight, weight.size / total, len(shipped_by.get(owner, ()))
+                name=owner,
+                version=version,
+                weight=weight,
+                share=weight.size / total,
+                shipped_by=len(shipped_by.get(owner, ())),
             )
         )
     shares.sort(key=lambda d: (-d.weight.size, d.name))
     return FunctionAudit(
-        name,
-        path,
-        path.stat().st_size,
-        tuple(members),
-        tuple(shares),
-        _savings(members, total),
-        entry.dropped_files,
+        name=name,
+        path=path,
+        zipped=path.stat().st_size,
+        members=tuple(members),
+        distributions=tuple(shares),
+        savings=_savings(members, total),
+        dropped=entry.dropped_files,
     )
 
 

@@ -26,7 +26,7 @@ from bundler.environment.distributions import Environment
 from bundler.errors import BundlerError, Problem
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Finding:
     """A module in a shipped distribution imports one that is installed but not shipped."""
 

@@ -27,7 +27,7 @@ ReasonKind = Literal[
 ]  # fmt: skip
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Subject:
     """What was asked about: an installed distribution, or a name nothing installs."""
 
@@ -69,7 +69,7 @@ class Reason:
     chains: tuple[Chain, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class FunctionWhy:
     """The subject in one function: its chains when shipped, else the reasons why not."""
 
@@ -128,7 +128,7 @@ def explain(
     answers = [
         _explain_function(site, subject, result, shipped_by, limit)
         if isinstance(result, Analysis)
-        else FunctionWhy(name, shipped=False, problems=result)
+        else FunctionWhy(function=name, shipped=False, problems=result)
         for name, result in sorted(analyses.items())
         if function is None or name == function
     ]
@@ -150,11 +150,19 @@ def find_subject(
     squashed = {d.name.replace("-", ""): d for d in environment.distributions.values()}
     found = found or squashed.get(name.replace("-", ""))  # `pyyaml` asked as `py-yaml`
     if found is not None:
-        return Subject(query, found.name, found.display_name, found.version)
+        return Subject(
+            query=query, name=found.name, display_name=found.display_name, version=found.version
+        )
     module = query.strip()
     owner = environment.owner_of([module])
     if owner is not None:
-        return Subject(query, owner.name, owner.display_name, owner.version, module)
+        return Subject(
+            query=query,
+            name=owner.name,
+            display_name=owner.display_name,
+            version=owner.version,
+            module=module,
+        )
     shared = environment.owners.get(module, ())
     if len(shared) > 1:
         raise BundlerError.of(
@@ -162,16 +170,36 @@ def find_subject(
             hint="ask about one of them, or about a longer module name",
         )
     if environment.is_stdlib(module):
-        return Subject(query, module, module, None, module, standard_library=True)
+        return Subject(
+            query=query,
+            name=module,
+            display_name=module,
+            version=None,
+            module=module,
+            standard_library=True,
+        )
     if any(names_first_party(n, module) for a in analyses for n in a.scan.named):
-        return Subject(query, module, module, None, module, first_party=True)
+        return Subject(
+            query=query,
+            name=module,
+            display_name=module,
+            version=None,
+            module=module,
+            first_party=True,
+        )
     imported = any(
         module in (s.module, s.top_level)
         for a in analyses
         for s in (*a.scan.imports, *a.scan.skipped)
     )
     if imported or (declarations is not None and name in declarations.declared_names):
-        return Subject(query, name, query, None, module if imported else None)
+        return Subject(
+            query=query,
+            name=name,
+            display_name=query,
+            version=None,
+            module=module if imported else None,
+        )
     by_name = {d.name: d.display_name for d in environment.distributions.values()}
     close = difflib.get_close_matches(name, sorted(by_name), n=3, cutoff=0.6)
     hint = "check the spelling, or install it into the --python environment"
@@ -195,7 +223,13 @@ def _explain_function(
     if subject.name in analysis.resolution.names():
         shipping = analysis.resolution.edges
         chains, total, exact = find_chains(shipped, shipping, subject.name, environment, limit)
-        return FunctionWhy(name, True, chains, total - len(chains), exact)
+        return FunctionWhy(
+            function=name,
+            shipped=True,
+            chains=chains,
+            more_chains=total - len(chains),
+            more_exact=exact,
+        )
     reasons = (
         [_dev_reason(site, subject, analysis)] if subject.name in site.declarations.dev else []
     )
@@ -246,7 +280,7 @@ def _explain_function(
     elif not reasons or reasons[-1].kind == "dev-only":
         elsewhere = f"shipped by {', '.join(shipped_by)}" if shipped_by else "no function ships it"
         reasons.append(Reason("not-imported", f"not imported by this function ({elsewhere})"))
-    return FunctionWhy(name, False, reasons=tuple(reasons))
+    return FunctionWhy(function=name, shipped=False, reasons=tuple(reasons))
 
 
 def _not_installed(site: Site, subject: Subject) -> str:

@@ -39,7 +39,11 @@ def explain_first_party(
                     Chain(subject.name, f"{named.use.where} {_loads(named.use)}: {shipped}")
                 )
         reason = Reason("not-imported", "not loaded by name by this function")
-        answers.append(FunctionWhy(name, bool(chains), tuple(chains), reasons=(reason,)))
+        answers.append(
+            FunctionWhy(
+                function=name, shipped=bool(chains), chains=tuple(chains), reasons=(reason,)
+            )
+        )
     shipped_by = tuple(a.function for a in answers if a.shipped)
     return Explanation(subject, tuple(answers), shipped_by)
 

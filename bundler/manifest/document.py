@@ -31,7 +31,7 @@ class ShippedDistribution:
     bytes: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ManifestFunction:
     """One function of a manifest; `path` is always `NAME.zip`."""
 
@@ -91,7 +91,7 @@ class ManifestFunction:
         }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Manifest:
     """A whole manifest: the target it was built for and its functions, sorted by name."""
 

@@ -74,7 +74,9 @@ def read_manifest(path: Path) -> Manifest:
 
 
 def _malformed(path: Path, what: str, line: int | None = None) -> UsageError:
-    return UsageError(Problem(f"not a manifest bundle build wrote: {what}", path, line, hint=_HINT))
+    return UsageError(
+        Problem(f"not a manifest bundle build wrote: {what}", file=path, line=line, hint=_HINT)
+    )
 
 
 def _manifest(document: object) -> Manifest:

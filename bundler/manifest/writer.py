@@ -123,5 +123,9 @@ def merge_manifests(paths: Sequence[Path]) -> Manifest:
     functions.sort(key=lambda f: f.name)
     first = manifests[0]
     return Manifest(
-        first.bundler_version, first.platform, first.arch, first.runtime, tuple(functions)
+        bundler_version=first.bundler_version,
+        platform=first.platform,
+        arch=first.arch,
+        runtime=first.runtime,
+        functions=tuple(functions),
     )

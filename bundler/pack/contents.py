@@ -23,7 +23,7 @@ from bundler.project.shippable import Root, admit, search, walk_files, within_si
 FIRST_PARTY = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Entry:
     """One file of a zip: where it goes, where it comes from, who it belongs to."""
 
@@ -93,7 +93,15 @@ def collect_contents(
             problems.append(_clash(previous, entry, function.name, site_root))
 
     for arcname, real, info in _first_party(function, scan, site_root, problems, warnings):
-        claim(Entry(arcname, real, FIRST_PARTY, info.st_size, _executable(info)))
+        claim(
+            Entry(
+                arcname=arcname,
+                source=real,
+                owner=FIRST_PARTY,
+                size=info.st_size,
+                executable=_executable(info),
+            )
+        )
     exclusions = file_exclusions(function.settings.excluded_files, function.settings.source)
     dropped: list[tuple[str, Entry]] = []
     for resolved in resolution.distributions:
@@ -170,7 +178,14 @@ def _drop_files(
     if any(e.arcname == record for e in kept):
         data = shipped_record(distribution, kept)
         kept = [
-            Entry(e.arcname, e.source, e.owner, len(data), False, data)
+            Entry(
+                arcname=e.arcname,
+                source=e.source,
+                owner=e.owner,
+                size=len(data),
+                executable=False,
+                data=data,
+            )
             if e.arcname == record
             else e
             for e in kept
@@ -196,14 +211,31 @@ def distribution_entries(distribution: Distribution) -> DistributionEntries:
         admitted = admit(source, root, distribution.name, "", problems)
         if admitted is not None:
             real, info = admitted
-            entries.append(Entry(arcname, real, distribution.name, info.st_size, _executable(info)))
+            entries.append(
+                Entry(
+                    arcname=arcname,
+                    source=real,
+                    owner=distribution.name,
+                    size=info.st_size,
+                    executable=_executable(info),
+                )
+            )
     if problems:
         return (), tuple(problems)
     if not any(e.arcname == record for e in entries):
         return tuple(entries), ()  # a RECORD that does not list itself: nothing to rewrite
     data = shipped_record(distribution, entries)
     entries = [
-        Entry(e.arcname, e.source, e.owner, len(data), False, data) if e.arcname == record else e
+        Entry(
+            arcname=e.arcname,
+            source=e.source,
+            owner=e.owner,
+            size=len(data),
+            executable=False,
+            data=data,
+        )
+        if e.arcname == record
+        else e
         for e in entries
     ]
     return tuple(entries), ()

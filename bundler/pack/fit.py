@@ -165,7 +165,14 @@ class Fitter:
             found = {s: self._bytecode[s] for s in sources}
         owners: Mapping[str, str] = {e.arcname: e.owner for e in contents.entries}
         added = [
-            Entry(_pyc_name(arcname, self), source, owners[arcname], len(data), False, data)
+            Entry(
+                arcname=_pyc_name(arcname, self),
+                source=source,
+                owner=owners[arcname],
+                size=len(data),
+                executable=False,
+                data=data,
+            )
             for (arcname, source), data in found.items()
             if data is not None
         ]

@@ -28,7 +28,7 @@ _LAST = calendar.timegm((*ZIP_END, 0, 0, 0))
 _EPOCH = re.compile(r"-?[0-9]+")  # ASCII digits only: int() would take others too
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Bundle:
     """A written zip: where it is, its bytes and its hash."""
 
@@ -128,7 +128,13 @@ class Packer:
             if check is not None:
                 check(zipped)
         unzipped = sum(member.size for member in members)
-        return Bundle(destination, digest, zipped, unzipped, len(contents.entries))
+        return Bundle(
+            path=destination,
+            sha256=digest,
+            zipped=zipped,
+            unzipped=unzipped,
+            files=len(contents.entries),
+        )
 
     def _deflate(self, contents: Contents) -> list[Deflated]:
         """The deflated members of `contents`, in order.

@@ -36,7 +36,7 @@ _END64_LOCATOR = struct.Struct("<4sLQL")
 _BUFFER = 1024 * 1024
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Deflated:
     """A member's raw deflate stream (RFC 1951, no zlib header), with its CRC and sizes.
 

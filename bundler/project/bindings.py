@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from bundler.project.source import ParsedSource, child_statements
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Binding:
     """A statement at module scope that binds `name`, and how it does."""
 
@@ -52,7 +52,9 @@ def top_level_bindings(source: ParsedSource, names: Collection[str]) -> dict[str
         for name, kind, line in _bound_by(statement, walrus):
             wanted = names if name == "*" else (name,) if name in found else ()
             for each in wanted:
-                found[each].append(Binding(each, kind, line, statement, nested))
+                found[each].append(
+                    Binding(name=each, kind=kind, line=line, statement=statement, nested=nested)
+                )
     return found
 
 

@@ -72,7 +72,7 @@ def _is_distribution_name(entry: IncludeEntry, root: Path) -> bool:
     return not (root / text).exists()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class SiteConfig:
     """Everything the site's own files say; read once per run."""
 

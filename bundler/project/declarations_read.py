@@ -39,7 +39,13 @@ def read_declared(
     sources += [lock.file.name for lock in locks]
     project = _project_name(pyproject)
     manager = _manager(root, pyproject, declared)
-    return SiteDeclarations(tuple(declared), tuple(sources), project, manager, locks)
+    return SiteDeclarations(
+        declared=tuple(declared),
+        sources=tuple(sources),
+        project_name=project,
+        manager=manager,
+        locks=locks,
+    )
 
 
 def _project_name(pyproject: Mapping[str, Any]) -> str | None:

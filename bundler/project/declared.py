@@ -37,7 +37,7 @@ DEV_GROUP_NAMES = frozenset(
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Declared:
     """One requirement the site declares, with where it says so and its role.
 
@@ -111,7 +111,7 @@ class LockGroups:
         return found
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class SiteDeclarations:
     """Everything the site declares: requirements with their roles, the sources read,
     the project's own name and the tool that manages it."""
@@ -210,7 +210,14 @@ def parse_requirement(
 ) -> Declared | None:
     """`text` as a Declared, or None with a warning when it is no PEP 508 requirement."""
     try:
-        return Declared(Requirement(text), source, group, path, line, kind)
+        return Declared(
+            requirement=Requirement(text),
+            source=source,
+            group=group,
+            file=path,
+            line=line,
+            kind=kind,
+        )
     except InvalidRequirement as error:
         warnings.append(
             Problem(

@@ -45,7 +45,7 @@ EVENT_TRIGGERS = frozenset(
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Function:
     """One function of the site, as found on disk."""
 

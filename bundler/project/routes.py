@@ -24,7 +24,7 @@ _SPECIAL = set(".+*?^${}()[]|/\\")
 _HINT = 'write it as config = {"path": "/api/items/:id", "method": ["GET", "POST"]}'
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Route:
     """One path a function answers on (or, in `excluded_routes`, does not)."""
 
@@ -83,9 +83,20 @@ def function_routes(
     routes = []
     for path in paths:
         literal, expression = _compile(path, fail)
-        routes.append(Route(path, literal, expression, methods, prefer_static))
-    exclusions = tuple(Route(p, *_compile(p, fail)) for p in excluded)
-    return tuple(routes), exclusions
+        routes.append(
+            Route(
+                pattern=path,
+                literal=literal,
+                expression=expression,
+                methods=methods,
+                prefer_static=prefer_static,
+            )
+        )
+    exclusions = []
+    for path in excluded:
+        literal, expression = _compile(path, fail)
+        exclusions.append(Route(pattern=path, literal=literal, expression=expression))
+    return tuple(routes), tuple(exclusions)
 
 
 def _paths(config: Mapping[str, Any], key: str, problem: Any) -> tuple[str, ...]:

@@ -30,7 +30,7 @@ _NESTING_LIMITS = ("too many nested parentheses", "too many levels of indentatio
 _PARSING = threading.Lock()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ParsedSource:
     """A file's syntax tree, its text, and the warnings Python gave while parsing it."""
 
@@ -103,7 +103,7 @@ def parse_source(path: Path) -> ParsedSource:
             hint="this is not a text file; remove the NUL bytes or the file",
         )
     tree, found = _parse(text, path)
-    return ParsedSource(path, signature, text, tree, found)
+    return ParsedSource(path=path, signature=signature, text=text, tree=tree, warnings=found)
 
 
 def read_source_text(path: Path) -> str:

@@ -38,7 +38,7 @@ from bundler.serve.worker import Spawner, WorkerSpec
 STATUS_PATH = "/.netlify/bundle/status"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ServeOptions:
     """What `bundle serve` was asked to do."""
 
@@ -68,7 +68,7 @@ class ServeApp:
         self.runtime_dir = Path()
         self.provided = ProvidedPackages(None, ())
         self.build: SiteBuild | None = None
-        self.state = State(Router({}), {}, {}, {}, self.root)
+        self.state = State(router=Router({}), served={}, pools={}, schedules={}, root=self.root)
         self._specs: dict[str, tuple[WorkerSpec, float]] = {}
         self._retired: list[tuple[FunctionPool, Path]] = []
         self._reload_lock = threading.Lock()
@@ -247,7 +247,9 @@ class ServeApp:
         self._specs = specs
         self.build = build
         router = Router(routes, config.redirects, config.publish)
-        self.state = State(router, build.functions, pools, schedules, self.root)
+        self.state = State(
+            router=router, served=build.functions, pools=pools, schedules=schedules, root=self.root
+        )
         self.scheduler.replace({n: c.text for n, c in schedules.items()})
         for line in said:
             self.log(line)

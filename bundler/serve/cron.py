@@ -23,7 +23,7 @@ NAMED = {
 _SEARCH_DAYS = 366 * 8  # a 29 February on a given weekday comes round within 8 years
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Cron:
     """A schedule as the sets of minutes, hours, days, months and weekdays it runs on."""
 
@@ -46,15 +46,15 @@ class Cron:
         fields = NAMED.get(text.lower(), text).split()
         sets = [_expand(value, *spec[1:]) for value, spec in zip(fields, _FIELDS, strict=True)]
         weekdays = frozenset(d % 7 for d in sets[4])
-        return cls(
-            text,
-            sets[0],
-            sets[1],
-            sets[2],
-            sets[3],
-            weekdays,
-            fields[2].startswith("*"),
-            fields[4].startswith("*"),
+        return Cron(
+            text=text,
+            minutes=sets[0],
+            hours=sets[1],
+            days=sets[2],
+            months=sets[3],
+            weekdays=weekdays,
+            any_day=fields[2].startswith("*"),
+            any_weekday=fields[4].startswith("*"),
         )
 
     def runs_on(self, day: datetime) -> bool:

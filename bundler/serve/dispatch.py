@@ -50,7 +50,7 @@ BAD_NAME = "Function name should consist only of alphanumeric characters, hyphen
 ERROR_HEADER = "X-Bundle-Function-Error"  # tells `bundle invoke` a 500 is a function error
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class State:
     """What is served at one moment; swapped whole when the site is rebuilt."""
 

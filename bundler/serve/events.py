@@ -34,7 +34,7 @@ _TEXT_TYPES = frozenset(
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class HttpRequest:
     """A request as it arrived: the raw path and query, every header line in order."""
 
@@ -139,7 +139,7 @@ def synthetic_request(
     if body is not None and not any(k.lower() == "content-type" for k, _v in lines):
         lines.append(("content-type", "application/json"))
     lines.append(("host", host))
-    return HttpRequest(method, path, headers=tuple(lines), body=body, host=host)
+    return HttpRequest(method=method, path=path, headers=tuple(lines), body=body, host=host)
 
 
 def schedule_run_event(function: str, next_run: str, host: str = "localhost") -> dict[str, Any]:

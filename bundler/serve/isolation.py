@@ -19,7 +19,7 @@ from pathlib import Path
 SANDBOX = Path(__file__).with_name("sandbox.py")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Isolation:
     """The mechanism that worked (None: none did, with the reason), and facts about the
     interpreter the probe ran in."""
@@ -79,7 +79,13 @@ def probe_isolation(python: Path, scratch: Path, keep: list[Path]) -> Isolation:
         if isinstance(error, ValueError):
             last = done.stderr.strip().splitlines()[-1:]
             reason = f"the probe exited {done.returncode}" + (f": {last[0]}" if last else "")
-        return Isolation(None, reason, python, Path(sys.base_prefix), (0, 0, 0))
+        return Isolation(
+            mechanism=None,
+            reason=reason,
+            executable=python,
+            prefix=Path(sys.base_prefix),
+            version=(0, 0, 0),
+        )
     mechanism, reason = facts.get("mechanism"), facts.get("reason")
     if mechanism and facts.get("readonly") not in ("EROFS", "EACCES"):
         mechanism, reason = None, f"the task root stayed writable ({facts.get('readonly')})"
@@ -87,9 +93,9 @@ def probe_isolation(python: Path, scratch: Path, keep: list[Path]) -> Isolation:
         mechanism, reason = None, "/tmp was not private"
     version = facts["version"]
     return Isolation(
-        mechanism,
-        reason,
-        Path(facts["executable"]),
-        Path(facts["prefix"]),
-        (version[0], version[1], version[2]),
+        mechanism=mechanism,
+        reason=reason,
+        executable=Path(facts["executable"]),
+        prefix=Path(facts["prefix"]),
+        version=(version[0], version[1], version[2]),
     )

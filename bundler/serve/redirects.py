@@ -23,7 +23,7 @@ _PLACEHOLDER = re.compile(r":([A-Za-z_][A-Za-z0-9_]*)")
 _DIGITS = re.compile(r"[0-9]+")  # not str.isdigit: it takes "²", which int() refuses
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Redirect:
     """One rule, compiled."""
 
@@ -136,7 +136,12 @@ def _rule_from_table(
         warnings.append(_skipped(where, skipped, path, None))
         return None
     pairs = tuple(sorted((query or {}).items()))
-    return _checked(Redirect(source, to, status, force, pairs, where), path, None, warnings)
+    return _checked(
+        Redirect(source=source, to=to, status=status, force=force, query=pairs, origin=where),
+        path,
+        None,
+        warnings,
+    )
 
 
 def _rule_from_line(line: str, path: Path, number: int, warnings: list[Problem]) -> Redirect | None:
@@ -182,7 +187,12 @@ def _rule_from_line(line: str, path: Path, number: int, warnings: list[Problem])
         warnings.append(_skipped(where, skipped, path, number))
         return None
     pairs = tuple(sorted((k, v) for k, _sep, v in (w.partition("=") for w in query)))
-    return _checked(Redirect(source, to, status, force, pairs, where), path, number, warnings)
+    return _checked(
+        Redirect(source=source, to=to, status=status, force=force, query=pairs, origin=where),
+        path,
+        number,
+        warnings,
+    )
 
 
 def _checked(

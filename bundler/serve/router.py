@@ -26,7 +26,7 @@ DEFAULT_URL = re.compile(r"^/\.netlify/(functions|builders)/([^/]+)")
 Kind = Literal["function", "static", "redirect", "bad-name", "unknown", "external", "not-found"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Decision:
     """What answers: a function, a file, a redirect or an error, with the status to use."""
 
@@ -59,7 +59,7 @@ class Router:
             ):
                 if any(r.prefer_static for r in routes) and self.static_file(path):
                     break
-                return Decision("function", name)
+                return Decision(kind="function", function=name)
         for rule in self.redirects:
             values = rule.match(path, query or {})
             if values is None or (not rule.force and self.static_file(path)):
@@ -69,12 +69,12 @@ class Router:
                 return self._rewrite(rule, target, method)
             if not rule.external and "?" not in target and query:
                 target += "?" + "&".join(f"{k}={v}" for k, vs in query.items() for v in vs)
-            return Decision("redirect", location=target, status=rule.status)
+            return Decision(kind="redirect", location=target, status=rule.status)
         file = self.static_file(path) if method in ("GET", "HEAD") else None
         if file is not None:
-            return Decision("static", file=file)
+            return Decision(kind="static", file=file)
         missing = self.static_file("/404.html")
-        return Decision("not-found", file=missing, status=404)
+        return Decision(kind="not-found", file=missing, status=404)
 
     def _default_url(self, path: str) -> Decision | None:
         match = DEFAULT_URL.match(path)
@@ -82,9 +82,9 @@ class Router:
             return None
         name = unquote(match.group(2))
         if not NAME_RULE.match(name):
-            return Decision("bad-name", name, status=400)
+            return Decision(kind="bad-name", function=name, status=400)
         if name not in self.routes:
-            return Decision("unknown", name, status=404)
+            return Decision(kind="unknown", function=name, status=404)
         routes = self.routes[name][0]
         if routes:
             paths = ", ".join(r.pattern for r in routes)
@@ -92,22 +92,24 @@ class Router:
                 f"Function {name} cannot be invoked on {path}, because the function has the "
                 f"following URL paths defined: {paths}"
             )
-            return Decision("unknown", name, status=404, note=note)
-        return Decision("function", name)
+            return Decision(kind="unknown", function=name, status=404, note=note)
+        return Decision(kind="function", function=name)
 
     def _rewrite(self, rule: Redirect, target: str, method: str) -> Decision:
         if rule.external:
             note = f"{rule.origin} proxies to {target}: bundle serve does not proxy to other hosts"
-            return Decision("external", location=target, status=502, note=note)
+            return Decision(kind="external", location=target, status=502, note=note)
         path = target.split("?", 1)[0]
         found = self._default_url(path)
         if found is not None:
             status = rule.status if found.kind == "function" else found.status
-            return Decision(found.kind, found.function, status=status, note=found.note)
+            return Decision(
+                kind=found.kind, function=found.function, status=status, note=found.note
+            )
         file = self.static_file(path)
         if file is not None:
-            return Decision("static", file=file, status=rule.status)
-        return Decision("not-found", file=self.static_file("/404.html"), status=404)
+            return Decision(kind="static", file=file, status=rule.status)
+        return Decision(kind="not-found", file=self.static_file("/404.html"), status=404)
 
     def static_file(self, path: str) -> Path | None:
         """The published file for `path`, never outside the publish folder and never a

@@ -25,7 +25,7 @@ _RESULT = re.compile(rf"^{PREFIX}/invocation/([^/]+)/(response|error)$")
 _POLL = 0.5  # seconds between looks at `closed` while a worker waits for work
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Invocation:
     """One event on its way to a worker and back; `finished` is set with the outcome."""
 

@@ -41,7 +41,7 @@ class _Overrides:
     memory: int | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ServeConfig:
     """Read once at start and again when pyproject.toml or netlify.toml changes."""
 

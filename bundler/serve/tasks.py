@@ -27,7 +27,7 @@ from bundler.results import BuildOptions, BuildResult, FunctionBuild
 SERVE_FOLDER = Path("serve")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Served:
     """One function as it is served: its task root, or the problems that stopped its build."""
 
@@ -77,7 +77,9 @@ def build_site(
 def _served(built: FunctionBuild, root: Path, cache: Path) -> Served:
     function, bundle = built.function, built.bundle
     if function is None or bundle is None:
-        return Served(built.name, function, None, None, built.problems)
+        return Served(
+            name=built.name, function=function, task_root=None, sha256=None, problems=built.problems
+        )
     task_root = unzip_task_root(cache, built.name, bundle.path, bundle.sha256)
     left_out = built.resolution.left_out if built.resolution else {}
     excluded = tuple(sorted(n for n, why in left_out.items() if why.startswith("excluded")))
@@ -90,7 +92,13 @@ def _served(built: FunctionBuild, root: Path, cache: Path) -> Served:
                 sources.append(candidate)
                 break
     return Served(
-        built.name, function, task_root, bundle.sha256, built.problems, excluded, tuple(sources)
+        name=built.name,
+        function=function,
+        task_root=task_root,
+        sha256=bundle.sha256,
+        problems=built.problems,
+        excluded=excluded,
+        sources=tuple(sources),
     )
 
 

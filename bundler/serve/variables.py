@@ -117,7 +117,7 @@ def site_variables(
     return SiteVariables(values, sources, tuple(problems))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class LambdaIdentity:
     """What Lambda's reserved variables say about one execution environment."""
 

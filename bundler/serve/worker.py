@@ -33,7 +33,7 @@ INIT_LIMIT = 10.0  # seconds Lambda allows the init phase before it counts the t
 _SLICE = 0.05  # seconds between looks at the process while an invocation runs
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class WorkerSpec:
     """Everything needed to start an execution environment for one function."""
 
@@ -51,7 +51,7 @@ class WorkerSpec:
     scratch: Path = Path(tempfile.gettempdir())  # private TMPDIRs without isolation
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Outcome:
     """How one invocation ended."""
 
@@ -143,7 +143,13 @@ class Worker:
     ) -> Outcome:
         """Run one invocation to its end: a result, an error, a timeout or a lost worker."""
         arn = f"arn:aws:lambda:us-east-1:000000000000:function:{self.spec.function}"
-        invocation = Invocation(request_id, event, timeout, arn, client_context)
+        invocation = Invocation(
+            request_id=request_id,
+            event=event,
+            timeout=timeout,
+            function_arn=arn,
+            client_context=client_context,
+        )
         cold = not self.initialized
         submitted = time.monotonic()
         self.endpoint.submit(invocation)
@@ -179,13 +185,13 @@ class Worker:
             if self.pump is not None:
                 self.pump.drain()
             return Outcome(
-                request_id,
-                invocation.response,
-                invocation.error,
-                (finished - delivered) * 1000,
-                init_ms,
-                used,
-                self.lost,
+                request_id=request_id,
+                response=invocation.response,
+                error=invocation.error,
+                duration_ms=(finished - delivered) * 1000,
+                init_ms=init_ms,
+                memory_used=used,
+                worker_lost=self.lost,
             )
         self.stop()
         if lost == "timeout":
@@ -205,7 +211,14 @@ class Worker:
             }
             note = f"RequestId: {request_id} Error: {message}\nRuntime.ExitError"
         return Outcome(
-            request_id, None, error, (finished - delivered) * 1000, init_ms, used, True, note
+            request_id=request_id,
+            response=None,
+            error=error,
+            duration_ms=(finished - delivered) * 1000,
+            init_ms=init_ms,
+            memory_used=used,
+            worker_lost=True,
+            note=note,
         )
 
     def _memory_kb(self, field_name: str) -> int:

@@ -52,7 +52,7 @@ _SMALL = 64 * 1024  # compressed blobs up to this size may stay in memory...
 _MEMORY_BUDGET = 64 * 1024 * 1024  # ...up to this many bytes in all
 
 
-@dataclass
+@dataclass(kw_only=True)
 class BlobStats:
     """What a store did in one run."""
 
@@ -237,8 +237,10 @@ class BlobStore:
             self.stats.loaded += 1
         crc, size, compressed_size = fields
         if data is not None:
-            return Deflated(crc, size, compressed_size, data=data)
-        return Deflated(crc, size, compressed_size, path=path, offset=offset)
+            return Deflated(crc32=crc, size=size, compressed_size=compressed_size, data=data)
+        return Deflated(
+            crc32=crc, size=size, compressed_size=compressed_size, path=path, offset=offset
+        )
 
     def _genuine(
         self, digest: bytes, blob: Deflated | None, own_file: Path | None = None
@@ -270,9 +272,11 @@ class BlobStore:
             with self._lock:
                 self._pending.append((digest, header, compressed))
         if keep:
-            return Deflated(crc, size, len(compressed), data=compressed)
+            return Deflated(crc32=crc, size=size, compressed_size=len(compressed), data=compressed)
         path, _ = self._publish(digest, lambda: ((compressed,), lambda: (crc, size)))
-        return Deflated(crc, size, len(compressed), path=path, offset=HEADER.size)
+        return Deflated(
+            crc32=crc, size=size, compressed_size=len(compressed), path=path, offset=HEADER.size
+        )
 
     def _compress_file(self, digest: bytes, path: Path) -> Deflated:
         """Stream a large file through zlib into the blob file, never whole in memory."""
@@ -296,7 +300,13 @@ class BlobStore:
             ) from None
         crc, size = streams[-1][1]()
         self._count(size)
-        return Deflated(crc, size, compressed_size, path=blob_path, offset=HEADER.size)
+        return Deflated(
+            crc32=crc,
+            size=size,
+            compressed_size=compressed_size,
+            path=blob_path,
+            offset=HEADER.size,
+        )
 
     def _publish(
         self,
