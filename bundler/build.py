@@ -16,17 +16,14 @@ from bundler.errors import BundlerError, Problem, UsageError
 from bundler.manifest.document import MANIFEST_NAME
 from bundler.manifest.reader import read_manifest
 from bundler.manifest.writer import write_manifest
-from bundler.pack.contents import (
-    DistributionEntries,
-    collect_contents,
-    first_party_files,
-)
+from bundler.pack.contents import DistributionEntries, collect_contents
 from bundler.pack.destinations import (
     check_output_folder,
     claim_output_folder,
     function_fault,
     output_problem,
 )
+from bundler.pack.first_party import first_party_files
 from bundler.pack.fit import Fitter
 from bundler.pack.limits import check_unzipped, check_zipped
 from bundler.pack.packer import Packer

@@ -8,13 +8,13 @@ from collections.abc import Sequence
 from bundler.analysis.loaded_by_name import NameUse
 from bundler.analysis.session import Analysis
 from bundler.inspection.why import (
-    Chain,
     Explanation,
     FunctionWhy,
     Reason,
     Subject,
     names_first_party,
 )
+from bundler.inspection.why_chains import Chain
 
 
 def explain_first_party(

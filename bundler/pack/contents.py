@@ -16,9 +16,10 @@ from bundler.analysis.scan import Scan
 from bundler.environment.distributions import Distribution, Environment
 from bundler.errors import BundlerError, Problem, display_path
 from bundler.files import open_shipped, record_hash
+from bundler.pack.first_party import first_party_entries
 from bundler.project.discover import Function
-from bundler.project.patterns import FilePattern, IncludeEntry, parse_pattern, unmatched
-from bundler.project.shippable import Root, admit, search, walk_files, within_site
+from bundler.project.patterns import FilePattern, IncludeEntry, parse_pattern
+from bundler.project.shippable import Root, admit, walk_files
 
 FIRST_PARTY = ""
 
@@ -92,7 +93,7 @@ def collect_contents(
         elif previous.source != entry.source:
             problems.append(_clash(previous, entry, function.name, site_root))
 
-    for arcname, real, info in _first_party(function, scan, site_root, problems, warnings):
+    for arcname, real, info in first_party_entries(function, scan, site_root, problems, warnings):
         claim(
             Entry(
                 arcname=arcname,
@@ -271,20 +272,6 @@ def shipped_record(distribution: Distribution, entries: Sequence[Entry]) -> byte
     return buffer.getvalue().encode("utf-8")
 
 
-def first_party_files(
-    function: Function,
-    scan: Scan,
-    site_root: Path,
-    problems: list[Problem],
-    warnings: list[Problem],
-) -> Iterator[tuple[str, Path]]:
-    """(arcname, real path) of the function's own files that may ship: the modules it
-    imports, the data files of its folder, and what `include` names. What may not (it
-    cannot be read, or a link takes it out of the site) is added to `problems`."""
-    for arcname, real, _info in _first_party(function, scan, site_root, problems, warnings):
-        yield arcname, real
-
-
 def distribution_files(distribution: Distribution) -> Iterator[tuple[str, Path]]:
     """(arcname, source) of every file a distribution ships; editable ones from their source.
 
@@ -292,60 +279,6 @@ def distribution_files(distribution: Distribution) -> Iterator[tuple[str, Path]]
     """
     for arcname, source, _root in _distribution_sources(distribution, []):
         yield arcname, source
-
-
-def _first_party(
-    function: Function,
-    scan: Scan,
-    site_root: Path,
-    problems: list[Problem],
-    warnings: list[Problem],
-) -> Iterator[tuple[str, Path, os.stat_result]]:
-    name = function.name
-    root = within_site(site_root)
-    patterns: list[FilePattern] = []
-    for entry in function.settings.included_patterns(site_root):
-        parsed = parse_pattern(entry)
-        if isinstance(parsed, Problem):
-            problems.append(parsed.for_function(name))
-        else:
-            patterns.append(parsed)
-    exclusions = [p for p in patterns if p.excludes]
-    used: set[FilePattern] = set()
-
-    def kept(path: Path) -> bool:
-        if not path.is_relative_to(site_root):
-            return True
-        names = path.relative_to(site_root).parts
-        removed = [p for p in exclusions if p.excludes_path(names)]
-        used.update(removed)
-        return not removed
-
-    def admitted(arcname: str, path: Path) -> Iterator[tuple[str, Path, os.stat_result]]:
-        found = admit(path, root, "", name, problems)
-        if found is not None:
-            yield arcname, *found
-
-    for module in scan.modules:
-        yield from admitted(module.arcname, module.path)
-    if function.layout == "directory":
-        for path in walk_files(function.folder, root, problems, name):
-            if path.suffix != ".py" and kept(path):
-                yield from admitted(path.relative_to(function.folder).as_posix(), path)
-    for pattern in patterns:
-        if pattern.excludes:
-            continue
-        matched = False
-        for path in search(pattern, site_root, root, problems, name):
-            matched = True
-            if kept(path):
-                base = function.folder if path.is_relative_to(function.folder) else site_root
-                if function.layout == "file" and base == function.folder:
-                    base = site_root
-                yield from admitted(path.relative_to(base).as_posix(), path)
-        if not matched:
-            warnings.append(unmatched(pattern, name))
-    warnings += [unmatched(p, name) for p in exclusions if p not in used]
 
 
 def _distribution_sources(

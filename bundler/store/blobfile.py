@@ -186,3 +186,25 @@ def write_blob_file(
         stream.seek(0)
         stream.write(make_header(digest, level, crc, size, compressed, length))
     return length
+
+
+# Blob files read back
+
+
+def read_blob_range(path: Path, offset: int, length: int) -> Iterator[bytes]:
+    """The `length` compressed bytes of a blob kept in a file from `offset`, block by block."""
+    with open_regular(path, follow_symlinks=False) as stream:
+        stream.seek(offset)
+        left = length
+        while left > 0:
+            block = stream.read(min(CHUNK, left))
+            if not block:
+                return  # shorter than its header says: inflates_to refuses it
+            left -= len(block)
+            yield block
+
+
+def blob_path(root: Path, digest: bytes) -> Path:
+    """Where a blob of its own lives under `root`: `<2 hex>/<62 hex>`."""
+    name = digest.hex()
+    return root / name[:2] / name[2:]

@@ -19,32 +19,28 @@ the store gives it up (`CacheFolder.fail`, one warning) and goes on without it.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import tempfile
 import threading
 import zlib
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 from bundler.errors import BundlerError, Problem
-from bundler.files import open_regular, open_shipped
+from bundler.files import open_shipped
 from bundler.pack.zipwriter import Deflated
 from bundler.store import packs
+from bundler.store.blobcache import BlobLoader, BlobStats
 from bundler.store.blobfile import (
     CHUNK,
     HEADER,
     Changed,
-    Damaged,
+    blob_path,
     deflate_blocks,
-    inflates_to,
     make_header,
-    parse_record,
-    read_blob_file,
     write_blob_file,
 )
-from bundler.store.folder import CacheFolder, ScratchFolder, remove_entry
+from bundler.store.folder import CacheFolder, ScratchFolder
 
 DEFAULT_LEVEL = 6  # zlib's default, what zipfile's ZIP_DEFLATED uses
 _WHOLE = 8 * 1024 * 1024  # files up to this size are read whole, larger ones streamed
@@ -52,18 +48,7 @@ _SMALL = 64 * 1024  # compressed blobs up to this size may stay in memory...
 _MEMORY_BUDGET = 64 * 1024 * 1024  # ...up to this many bytes in all
 
 
-@dataclass(kw_only=True)
-class BlobStats:
-    """What a store did in one run."""
-
-    compressed: int = 0  # distinct contents deflated
-    compressed_bytes: int = 0  # their uncompressed size
-    loaded: int = 0  # blobs found in the cache folder
-    reused: int = 0  # requests answered from memory
-    repaired: int = 0  # damaged blobs deleted and compressed again
-
-
-class BlobStore:
+class BlobStore(BlobLoader):
     """Deflated contents by sha256, for one build; safe to call from several threads.
 
     `cache` is the cache folder (blobs go under `cache/blobs`), or None for no cache.
@@ -182,84 +167,6 @@ class BlobStore:
                 self._key_locks.pop(digest, None)
         return blob
 
-    def _load(self, digest: bytes) -> Deflated | None:
-        """The blob from a pack, else its own file, checked; None if absent or damaged,
-        or when the cache fails (it is given up)."""
-        assert self.cache is not None
-        try:
-            with self._lock:
-                if self._index is None:
-                    self._index = packs.read_indexes(self._root / "packs")
-                locations = self._index.get(digest, ())
-            for location in locations:
-                found = self._genuine(digest, self._load_packed(digest, location))
-                if found is not None:
-                    return found
-            own = _blob_path(self._root, digest)
-            return self._genuine(digest, self._load_file(digest), own)
-        except OSError as error:
-            self.cache.fail(error, Path(error.filename) if error.filename else self._root)
-            return None
-
-    def _load_packed(self, digest: bytes, location: packs.Location) -> Deflated | None:
-        """A pack's record, checked; None if absent or damaged (then counted as repaired)."""
-        record = packs.read_record(location)
-        if record is None:  # merged into another pack meanwhile
-            return None
-        fields = parse_record(digest, self.level, record)
-        kept = fields is not None and self._reserve(fields[2])
-        data = record[HEADER.size :] if kept else None
-        return self._loaded(fields, data, location.path, location.offset + HEADER.size)
-
-    def _load_file(self, digest: bytes) -> Deflated | None:
-        """The blob's own file, checked; None if absent or damaged (deleted)."""
-        path = _blob_path(self._root, digest)
-        try:
-            crc, size, compressed_size, data = read_blob_file(
-                path, digest, self.level, self._reserve
-            )
-        except FileNotFoundError:
-            return None
-        except Damaged:
-            remove_entry(path)
-            return self._loaded(None, None, path, 0)
-        return self._loaded((crc, size, compressed_size), data, path, HEADER.size)
-
-    def _loaded(
-        self, fields: tuple[int, int, int] | None, data: bytes | None, path: Path, offset: int
-    ) -> Deflated | None:
-        """A blob read from the cache (its bytes in `data`, else in `path` from `offset`),
-        counted as loaded; None, counted as repaired, when it did not check out."""
-        with self._lock:
-            if fields is None:
-                self.stats.repaired += 1
-                return None
-            self.stats.loaded += 1
-        crc, size, compressed_size = fields
-        if data is not None:
-            return Deflated(crc32=crc, size=size, compressed_size=compressed_size, data=data)
-        return Deflated(
-            crc32=crc, size=size, compressed_size=compressed_size, path=path, offset=offset
-        )
-
-    def _genuine(
-        self, digest: bytes, blob: Deflated | None, own_file: Path | None = None
-    ) -> Deflated | None:
-        """`blob` if it inflates to the content `digest` names; a forged or damaged one is
-        dropped (and compressed again by the caller), never shipped."""
-        if blob is None:
-            return None
-        stream = [blob.data] if blob.data is not None else _read_range(blob)
-        if inflates_to(digest, blob.crc32, blob.size, stream):
-            return blob
-        with self._lock:
-            self.stats.loaded -= 1
-            self.stats.repaired += 1
-        if own_file is not None:  # a pack's record is just not used: the pack stays
-            with contextlib.suppress(OSError):
-                remove_entry(own_file)
-        return None
-
     def _compress_bytes(self, digest: bytes, data: bytes) -> Deflated:
         compressor = zlib.compressobj(self.level, zlib.DEFLATED, -15)
         compressed = compressor.compress(data) + compressor.flush()
@@ -317,7 +224,7 @@ class BlobStore:
         the spill folder; its path and compressed size. `stream()` gives the compressed
         blocks and the (crc32, size) they come to, afresh for each attempt."""
         if self.cache is not None and self.cache.usable:
-            final = _blob_path(self._root, digest)
+            final = blob_path(self._root, digest)
             try:
                 if final.parent not in self._folders:  # mkdir costs as much as a small write
                     self.cache.make_folder(final.parent)
@@ -325,9 +232,9 @@ class BlobStore:
                 return final, write_blob_file(final, digest, self.level, *stream())
             except OSError as error:
                 self.cache.fail(error, final)
-        final = _blob_path(Path(tempfile.gettempdir()), digest)  # named in an error
+        final = blob_path(Path(tempfile.gettempdir()), digest)  # named in an error
         try:
-            final = _blob_path(self._spill.path(), digest)
+            final = blob_path(self._spill.path(), digest)
             final.parent.mkdir(exist_ok=True)
             return final, write_blob_file(final, digest, self.level, *stream())
         except OSError as error:
@@ -363,21 +270,8 @@ class _SourceFailed(Exception):
         self.error = error
 
 
-def _read_range(blob: Deflated) -> Iterator[bytes]:
-    """The compressed bytes of a blob kept in a file, block by block."""
-    assert blob.path is not None
-    with open_regular(blob.path, follow_symlinks=False) as stream:
-        stream.seek(blob.offset)
-        left = blob.compressed_size
-        while left > 0:
-            block = stream.read(min(CHUNK, left))
-            if not block:
-                return  # shorter than its header says: inflates_to refuses it
-            left -= len(block)
-            yield block
-
-
 def _read_blocks(path: Path) -> Iterator[bytes]:
+    """A file being compressed, block by block; a read error is a `_SourceFailed`."""
     try:
         with open_shipped(path) as stream:
             yield from iter(lambda: stream.read(CHUNK), b"")
@@ -393,13 +287,9 @@ def _read_whole(path: Path, size: int) -> bytes | None:
 
 
 def _hash_file(path: Path) -> bytes:
+    """The sha256 of a file being compressed, re-checked as shipped."""
     digest = hashlib.sha256()
     with open_shipped(path) as stream:
         for block in iter(lambda: stream.read(CHUNK), b""):
             digest.update(block)
     return digest.digest()
-
-
-def _blob_path(root: Path, digest: bytes) -> Path:
-    name = digest.hex()
-    return root / name[:2] / name[2:]
