@@ -1,3 +1,5 @@
+"""`python -m bundler`: the same CLI as the `bundle` command."""
+
 from bundler.cli import main
 
 main()

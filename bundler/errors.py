@@ -41,6 +41,7 @@ class Problem:
         return f"{where}: {text}" if where else text
 
     def to_json(self, root: Path | None = None) -> dict[str, object]:
+        """The problem as the --json documents list it, paths relative to `root`."""
         return {
             "severity": self.severity,
             "message": self.message,
@@ -82,6 +83,7 @@ class BundlerError(Exception):
         function: str | None = None,
         hint: str | None = None,
     ) -> _Error:
+        """The error with one problem built from these fields."""
         return cls(Problem(message, file=file, line=line, function=function, hint=hint))
 
 

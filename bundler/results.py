@@ -32,10 +32,12 @@ class FunctionBuild:
 
     @property
     def ok(self) -> bool:
+        """Whether the function's zip was written."""
         return self.bundle is not None
 
     @property
     def errors(self) -> tuple[Problem, ...]:
+        """The problems of severity error."""
         return tuple(p for p in self.problems if p.severity == "error")
 
 
@@ -56,6 +58,7 @@ class BuildResult:
 
     @property
     def ok(self) -> bool:
+        """Whether every function built and the build itself had no error."""
         return all(b.ok for b in self.builds) and not self.errors
 
 

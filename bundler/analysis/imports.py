@@ -47,6 +47,7 @@ class ImportSite:
 
     @property
     def top_level(self) -> str:
+        """The first component of the imported module: `google` for `google.protobuf`."""
         return self.module.split(".", 1)[0]
 
     def candidates(self) -> tuple[str, ...]:

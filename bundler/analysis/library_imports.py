@@ -54,6 +54,7 @@ class LibraryImport:
 
     @property
     def where(self) -> str:
+        """`path:line` of the import inside its distribution, for messages."""
         return f"{self.path}:{self.line}"
 
 

@@ -122,6 +122,7 @@ class NameUse:
 
     @property
     def where(self) -> str:
+        """`file:line` of the use, for messages."""
         return f"{self.file.name}:{self.line}"
 
 
@@ -140,6 +141,7 @@ class NameReader:
         self.uses: list[NameUse] = []
 
     def __call__(self, node: ast.stmt, context: Context) -> None:
+        """Read one statement: note its import aliases, and the names it loads."""
         if isinstance(node, ast.Import):
             for alias in node.names:
                 if alias.asname:

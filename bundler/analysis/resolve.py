@@ -34,6 +34,7 @@ class Resolved:
 
     @property
     def reason(self) -> str:
+        """The chain as one line: `app.py:3 imports x -> X -> Y`."""
         return " -> ".join(self.chain)
 
 
@@ -50,6 +51,7 @@ class Resolution:
     named: Mapping[str, str] = field(default_factory=dict)
 
     def names(self) -> tuple[str, ...]:
+        """The canonical names of the distributions shipped, in order."""
         return tuple(d.name for d in self.distributions)
 
 

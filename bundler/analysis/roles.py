@@ -45,6 +45,7 @@ class Role:
         return f"{what} ({self.source})" if self.source else what
 
     def to_json(self) -> dict[str, str | None]:
+        """The role as the --json documents show it."""
         return {"kind": self.kind, "group": self.group, "source": self.source or None}
 
 
@@ -66,6 +67,7 @@ class Declarations:
 
     @classmethod
     def from_config(cls, config: SiteConfig, environment: Environment) -> Declarations:
+        """The roles of the installed distributions, from the declarations and lock files."""
         site = config.declarations
         runtime_roles = {
             name: Role("runtime", _origin(declared))

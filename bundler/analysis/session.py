@@ -107,6 +107,7 @@ class Site:
 
     @property
     def warnings(self) -> tuple[Problem, ...]:
+        """The warnings found before any function is analysed."""
         return (
             self.config.warnings
             + self.declarations.warnings
@@ -115,6 +116,7 @@ class Site:
         )
 
     def function(self, name: str) -> Function | None:
+        """The discovered function called `name`, or None."""
         return next((f for f in self.discovery.functions if f.name == name), None)
 
 
@@ -149,6 +151,7 @@ class Analysis:
 
     @property
     def warnings(self) -> tuple[Problem, ...]:
+        """The warnings of the function's scan and resolution."""
         return self.scan.warnings + self.resolution.warnings
 
 

@@ -46,6 +46,7 @@ class BundleCommand(click.Command):
             fail([problem], error.exit_code, as_json=True, version=self.json_version, echo=False)
 
     def invoke(self, ctx: click.Context) -> Any:
+        """Run the command; a BundlerError or an OSError becomes its report and exit code."""
         as_json = bool(ctx.params.get("as_json"))
         try:
             return super().invoke(ctx)

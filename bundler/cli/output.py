@@ -44,6 +44,7 @@ def progress(message: str) -> None:
 
 
 def in_github_actions() -> bool:
+    """Whether this runs as a GitHub Actions step (it then reads workflow commands)."""
     return os.environ.get("GITHUB_ACTIONS") == "true"
 
 
@@ -80,6 +81,7 @@ class BuildProgress:
         self.bar: Any = None
 
     def message(self, text: str) -> None:
+        """A progress line on stderr, unless the progress bar is drawing."""
         if self.bar is None:
             progress(text)
 

@@ -178,6 +178,7 @@ def _poetry_environments(root: Path, project: str, env: Mapping[str, str]) -> li
 
 
 def glob_escape(text: str) -> str:
+    """`text` with the glob wildcards `*`, `?` and `[` matched literally."""
     return re.sub(r"([*?[])", r"[\1]", text)
 
 

@@ -47,10 +47,12 @@ class Distribution:
 
     @property
     def editable(self) -> bool:
+        """Whether it is installed editable (its modules come from a source folder)."""
         return bool(self.editable_sources)
 
     @cached_property
     def requires(self) -> tuple[Requirement, ...]:
+        """Its Requires-Dist, parsed; a line pip could not have parsed is skipped."""
         parsed = []
         for text in self.requires_text:
             try:
@@ -74,6 +76,7 @@ class Environment:
     def from_interpreter(
         cls, interpreter: Interpreter, target: Target | None = None
     ) -> Environment:
+        """Index the distributions on the interpreter's path, for `target` (else its version)."""
         distributions: dict[str, Distribution] = {}
         warnings: list[Problem] = []
         for found in metadata.distributions(path=[str(p) for p in interpreter.site_packages]):
@@ -97,6 +100,7 @@ class Environment:
         )
 
     def is_stdlib(self, module: str) -> bool:
+        """Whether `module` belongs to the interpreter's standard library."""
         return module.split(".", 1)[0] in self.interpreter.stdlib
 
     def owner_of(self, candidates: Iterable[str]) -> Distribution | None:
@@ -127,6 +131,7 @@ class Environment:
         return found
 
     def top_level_modules(self) -> frozenset[str]:
+        """The top-level module names the installed distributions provide."""
         return frozenset(m for m in self.owners if "." not in m)
 
 

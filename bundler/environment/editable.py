@@ -10,6 +10,7 @@ from pathlib import Path
 
 
 def is_editable(found: metadata.Distribution) -> bool:
+    """Whether the distribution's direct_url.json says it was installed editable."""
     text = found.read_text("direct_url.json")
     if not text:
         return False

@@ -132,6 +132,7 @@ class Target:
 
     @cached_property
     def tag_set(self) -> frozenset[Tag]:
+        """`tags` as a set, for quick membership tests."""
         return frozenset(self.tags)
 
     def accepts(self, tag: Tag) -> bool:

@@ -58,6 +58,7 @@ class Weight:
 
     @classmethod
     def of(cls, members: Iterable[Member]) -> Weight:
+        """The weight of `members` taken together."""
         chosen = list(members)
         return cls(
             len(chosen),
@@ -102,17 +103,21 @@ class FunctionAudit:
 
     @property
     def unzipped(self) -> int:
+        """The bytes of every member once unzipped."""
         return sum(m.size for m in self.members)
 
     @property
     def first_party(self) -> tuple[Member, ...]:
+        """The members that are the site's own files."""
         return tuple(m for m in self.members if m.owner == FIRST_PARTY)
 
     @property
     def largest(self) -> tuple[Member, ...]:
+        """The largest members, biggest first."""
         return self.members[:LARGEST_COUNT]
 
     def kinds(self) -> dict[Kind, Weight]:
+        """The members' weight by kind: native, source, data, metadata."""
         return {k: Weight.of(m for m in self.members if m.kind == k) for k in KINDS}
 
     def shares(self) -> dict[str, float]:

@@ -32,6 +32,7 @@ class ProvidedPackages:
     distributions: tuple[tuple[str, str], ...]  # (display name, version)
 
     def describe(self) -> str:
+        """One line for the terminal: which runtime packages are provided, or none."""
         if not self.distributions:
             return (
                 "runtime packages: none of boto3 and its dependencies is installed in the site's "

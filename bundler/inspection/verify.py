@@ -82,6 +82,7 @@ class Verification:
 
     @property
     def ok(self) -> bool:
+        """Whether every check passed."""
         return all(check.ok for check in self.checks)
 
 

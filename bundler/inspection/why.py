@@ -43,6 +43,7 @@ class Subject:
 
     @property
     def installed(self) -> bool:
+        """Whether the subject is installed in the site's environment."""
         return self.version is not None
 
 

@@ -59,6 +59,7 @@ class ManifestFunction:
         return self.handler.rsplit(".", 1)[0]
 
     def to_json(self) -> dict[str, Any]:
+        """The function's entry as manifest.json writes it (camelCase keys)."""
         return {
             "name": self.name,
             "path": self.path,
@@ -104,6 +105,7 @@ class Manifest:
 
     @property
     def names(self) -> tuple[str, ...]:
+        """The names of the functions listed, in order."""
         return tuple(f.name for f in self.functions)
 
     def header(self) -> tuple[object, ...]:
@@ -111,6 +113,7 @@ class Manifest:
         return (self.version, self.bundler_version, self.platform, self.arch, self.runtime)
 
     def to_json(self) -> dict[str, Any]:
+        """The whole manifest as manifest.json writes it."""
         return {
             "version": self.version,
             "bundlerVersion": self.bundler_version,

@@ -54,9 +54,11 @@ class Contents:
 
     @property
     def unzipped(self) -> int:
+        """The bytes of every entry once unzipped."""
         return sum(e.size for e in self.entries)
 
     def bytes_by_owner(self) -> dict[str, int]:
+        """Unzipped bytes per owner (a distribution, or FIRST_PARTY)."""
         sizes: dict[str, int] = {}
         for entry in self.entries:
             sizes[entry.owner] = sizes.get(entry.owner, 0) + entry.size

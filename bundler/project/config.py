@@ -176,6 +176,7 @@ class SiteConfig:
 
     @property
     def dev_requirements(self) -> tuple[Declared, ...]:
+        """The declarations of dev groups."""
         return tuple(d for d in self.declared if d.is_dev)
 
 

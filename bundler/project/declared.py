@@ -53,10 +53,12 @@ class Declared:
 
     @property
     def is_dev(self) -> bool:
+        """Whether it is declared in a dev group."""
         return self.kind == "dev"
 
     @property
     def name(self) -> str:
+        """The canonical name of the distribution declared."""
         return canonicalize_name(self.requirement.name)
 
 

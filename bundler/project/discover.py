@@ -78,6 +78,7 @@ class Function:
 
     @property
     def invocation_mode(self) -> str | None:
+        """`background` for a `-background` function, as Netlify decides; else None."""
         return "background" if self.name.endswith(BACKGROUND_SUFFIX) else None
 
 

@@ -40,6 +40,7 @@ class IncludeEntry:
 
     @property
     def key(self) -> str:
+        """The setting the entry came from, the last part of `where`: e.g. `included_files`."""
         return self.where.rpartition(".")[2]
 
     @property
@@ -59,6 +60,7 @@ class FilePattern:
 
     @property
     def text(self) -> str:
+        """The pattern as written in the settings."""
         return self.entry.text
 
     @property

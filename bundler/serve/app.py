@@ -127,6 +127,7 @@ class ServeApp:
     # requests
 
     def handle(self, request: HttpRequest) -> HttpResponse:
+        """The response to one request: the status document, else what the site routes it to."""
         state = self.state
         if request.path == STATUS_PATH:
             document = {

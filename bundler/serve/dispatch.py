@@ -62,6 +62,7 @@ class State:
 
 
 def too_large(background: bool) -> HttpResponse:
+    """The 413 for an event over Lambda's payload limit."""
     limit = MAX_BACKGROUND_PAYLOAD if background else MAX_PAYLOAD
     what = "a background function's event" if background else "a function's event"
     return text_response(
@@ -94,6 +95,7 @@ def respond(state: State, request: HttpRequest, log: Log) -> HttpResponse:
 
 
 def call_function(state: State, name: str, request: HttpRequest, log: Log) -> HttpResponse:
+    """Invoke function `name` with `request` and turn its result into the HTTP response."""
     served, pool = state.served[name], state.pools.get(name)
     function = served.function
     accepts_html = request.accepts_html()

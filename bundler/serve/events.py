@@ -54,6 +54,7 @@ class HttpRequest:
         return next((v for k, v in self.headers if k.lower() == wanted), None)
 
     def accepts_html(self) -> bool:
+        """Whether the client asks for HTML (a browser): errors then come as a page."""
         return "text/html" in (self.header("accept") or "")
 
 

@@ -39,6 +39,7 @@ class FrontServer(ThreadingHTTPServer):
 
     @property
     def port(self) -> int:
+        """The port the server listens on (the one chosen when 0 was asked)."""
         return int(self.server_address[1])
 
     def handle_error(self, request: Any, client_address: Any) -> None:
@@ -59,7 +60,7 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = f"bundle-serve/{__version__}"
     server: FrontServer
 
-    def log_message(self, format: str, *args: Any) -> None:
+    def log_message(self, template: str, *args: Any) -> None:
         """Quiet: the dispatcher logs what matters."""
 
     def do_GET(self) -> None:

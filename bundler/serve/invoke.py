@@ -107,6 +107,7 @@ def serve_status(port: int, root: Path) -> dict[str, Any] | None:
 
 
 def unknown_function(name: str, known: Any) -> UsageError:
+    """The usage error for a function name the site does not have."""
     listed = ", ".join(sorted(known)) or "none"
     hint = f"the site's functions: {listed}"
     return UsageError(Problem(f"no function named {name!r}", hint=hint))
@@ -115,6 +116,7 @@ def unknown_function(name: str, known: Any) -> UsageError:
 def through_serve(
     port: int, name: str, body: bytes, headers: tuple[tuple[str, str], ...]
 ) -> Invoked:
+    """Invoke function `name` through a running `bundle serve` on `port`."""
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=16 * 60)
     connection.request("POST", f"/.netlify/functions/{name}", body, dict(headers))
     answer = connection.getresponse()

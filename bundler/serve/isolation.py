@@ -32,6 +32,7 @@ class Isolation:
 
     @property
     def mode(self) -> str:
+        """`namespace` when functions run isolated, else `none`."""
         return "none" if self.mechanism is None else "namespace"
 
     def describe(self) -> str:

@@ -28,10 +28,12 @@ _DRAIN_LIMIT = 0.2  # seconds
 
 
 def start_line(request_id: str) -> str:
+    """The START line Lambda logs before an invocation."""
     return f"START RequestId: {request_id} Version: $LATEST"
 
 
 def end_line(request_id: str) -> str:
+    """The END line Lambda logs after an invocation."""
     return f"END RequestId: {request_id}"
 
 
@@ -107,6 +109,7 @@ class OutputPump:
             time.sleep(0.001)
 
     def join(self, timeout: float = 1.0) -> None:
+        """Wait up to `timeout` seconds for each reading thread to finish."""
         for thread in self._threads:
             thread.join(timeout)
 

@@ -42,6 +42,7 @@ class FunctionPool:
 
     @property
     def workers(self) -> int:
+        """How many workers the pool has running now."""
         with self._condition:
             return self._count
 

@@ -36,6 +36,7 @@ class Redirect:
 
     @property
     def pattern(self) -> re.Pattern[str]:
+        """The rule's source path as a regular expression."""
         return _compile(self.source)
 
     def match(self, path: str, query: Mapping[str, Sequence[str]]) -> dict[str, str] | None:
@@ -63,6 +64,7 @@ class Redirect:
 
     @property
     def external(self) -> bool:
+        """Whether the rule sends the request to another site."""
         return self.to.startswith(("http://", "https://"))
 
 

@@ -30,6 +30,7 @@ class HttpResponse:
     body: bytes = b""
 
     def header(self, name: str) -> str | None:
+        """The first value of header `name` (any case), or None."""
         wanted = name.lower()
         return next((v for k, v in self.headers if k.lower() == wanted), None)
 

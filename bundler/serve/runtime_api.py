@@ -40,6 +40,7 @@ class Invocation:
     finished: threading.Event = field(default_factory=threading.Event)
 
     def finish(self, response: bytes | None = None, error: dict[str, Any] | None = None) -> None:
+        """Record the function's response or error, once, and wake whoever waits for it."""
         if not self.finished.is_set():
             self.response, self.error = response, error
             self.finished.set()
@@ -65,10 +66,12 @@ class RuntimeEndpoint:
 
     @property
     def address(self) -> str:
+        """`host:port` for AWS_LAMBDA_RUNTIME_API."""
         host, port = self.server.server_address[:2]
         return f"{host!s}:{port}"
 
     def submit(self, invocation: Invocation) -> None:
+        """Hand `invocation` to the runtime's next `/invocation/next`."""
         with self._condition:
             self._pending = invocation
             self._condition.notify_all()
@@ -84,6 +87,7 @@ class RuntimeEndpoint:
     # called by the handler threads
 
     def next_invocation(self) -> Invocation | None:
+        """Wait for the next invocation for the runtime; None once the endpoint is closed."""
         with self._condition:
             if self.ready_at is None:
                 self.ready_at = time.monotonic()
@@ -99,6 +103,7 @@ class RuntimeEndpoint:
         return invocation
 
     def finish(self, request_id: str, response: bytes | None, error: dict[str, Any] | None) -> bool:
+        """Finish the current invocation if `request_id` is it; whether it was."""
         with self._condition:
             current = self._current
             if current is None or current.request_id != request_id:
@@ -108,6 +113,7 @@ class RuntimeEndpoint:
         return True
 
     def fail_init(self, error: dict[str, Any]) -> None:
+        """Record the runtime's init error and fail the invocation waiting on it."""
         with self._condition:
             self.init_error = error
             waiting = self._pending or self._current
@@ -137,7 +143,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     server: _Server
 
-    def log_message(self, format: str, *args: Any) -> None:
+    def log_message(self, template: str, *args: Any) -> None:
         """Quiet: the server logs invocations, not Runtime API calls."""
 
     def _reply(self, status: int, body: bytes = b"", headers: dict[str, str] | None = None) -> None:

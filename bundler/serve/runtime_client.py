@@ -25,6 +25,7 @@ MACHINES = ("x86_64", "aarch64")
 
 
 def client_version(python: tuple[int, ...]) -> str:
+    """The awslambdaric version for a Python version (the latest for one not listed)."""
     return VERSIONS.get((python[0], python[1]), LATEST)
 
 

@@ -150,6 +150,7 @@ def probe(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def main(arguments: list[str]) -> None:
+    """The sandbox child's entry: `--probe` reports what isolation works, else isolate and run."""
     if arguments[0] == "--probe":
         print(json.dumps(probe(json.loads(arguments[1]))))
         return

@@ -35,6 +35,7 @@ class Scheduler:
         self._thread = threading.Thread(target=self._loop, name="scheduler", daemon=True)
 
     def start(self) -> None:
+        """Start the thread that runs scheduled functions when due."""
         self._thread.start()
 
     def replace(self, schedules: Mapping[str, str]) -> None:
@@ -53,6 +54,7 @@ class Scheduler:
             self._wake.notify_all()
 
     def stop(self) -> None:
+        """Stop the scheduler's thread."""
         with self._wake:
             self._stopped = True
             self._wake.notify_all()

@@ -41,10 +41,12 @@ class Served:
 
     @property
     def ok(self) -> bool:
+        """Whether the function has a task root to run from."""
         return self.task_root is not None
 
     @property
     def errors(self) -> tuple[Problem, ...]:
+        """The problems of severity error."""
         return tuple(p for p in self.problems if p.severity == "error")
 
 

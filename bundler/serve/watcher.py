@@ -88,9 +88,11 @@ class Watcher:
         self._thread = threading.Thread(target=self._run, name="watcher", daemon=True)
 
     def start(self) -> None:
+        """Start watching in a thread of its own."""
         self._thread.start()
 
     def stop(self) -> None:
+        """Stop watching and wait (a few seconds at most) for the thread."""
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join(5)

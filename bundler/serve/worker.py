@@ -73,6 +73,7 @@ class Spawner:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="spawner")
 
     def spawn(self, argv: list[str], env: Mapping[str, str]) -> subprocess.Popen[bytes]:
+        """Start `argv` from the spawner's thread, which outlives every worker it starts."""
         future = self._pool.submit(
             subprocess.Popen,
             argv,
@@ -85,6 +86,7 @@ class Spawner:
         return future.result()
 
     def close(self) -> None:
+        """Wait for the spawner's thread to finish."""
         self._pool.shutdown(wait=True)
 
 
@@ -106,9 +108,11 @@ class Worker:
 
     @property
     def alive(self) -> bool:
+        """Whether the worker's process is running and has not been given up."""
         return not self.lost and self.process is not None and self.process.poll() is None
 
     def start(self) -> None:
+        """Start the worker's process: the Lambda runtime client and the function's task root."""
         spec = self.spec
         readonly = [p for p in (spec.task_root, spec.runtime_dir, spec.provided_dir) if p]
         if spec.isolation.mode == "none":
