@@ -5,8 +5,9 @@ BIN := $(VENV)/bin
 SITE := sample_site
 SITE_VENV := $(SITE)/.venv
 PIP_COMPILE := $(abspath $(BIN))/pip-compile --quiet --strip-extras --no-emit-index-url --no-emit-find-links
+PORT ?= 9999
 
-.PHONY: all bundle test test-fast check lint format typecheck lock clean browser postgresql \
+.PHONY: all bundle serve test test-fast check lint format typecheck lock clean browser postgresql \
 	bench bench-serve
 
 all: check
@@ -27,6 +28,11 @@ $(SITE_VENV)/.installed: $(SITE)/requirements.txt
 ## bundle: set up, bundle sample_site and print the summary
 bundle: $(BIN)/.installed $(SITE_VENV)/.installed
 	cd $(SITE) && ../$(BIN)/bundle build --python .venv
+
+## serve: run sample_site with `bundle serve` on http://localhost:$(PORT)/ (PORT=N to choose;
+## DATABASE_URL, when set, is the PostgreSQL database of its `notes` function)
+serve: $(BIN)/.installed $(SITE_VENV)/.installed
+	cd $(SITE) && ../$(BIN)/bundle serve --python .venv --port $(PORT)
 
 ## browser: Debian's Chromium, for the headless-browser tests (the audit page, the sample site)
 browser:
