@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import sys
 import textwrap
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -349,3 +349,13 @@ def write_package(root: Path, package: str) -> Path:
         },
     )
     return root
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Any]:
+    """A throwaway PostgreSQL cluster on loopback for the session (the sample site's `notes`),
+    stopped and removed at the end even when tests failed."""
+    from sample_app_support import postgres_cluster
+
+    with postgres_cluster() as cluster:
+        yield cluster

@@ -6,12 +6,11 @@ import json
 import os
 import re
 import shutil
-import struct
 import subprocess
-import zlib
 from pathlib import Path
 
 import pytest
+from support import CHROMIUM_ARGS, png_colours
 from test_audit import built_site, run_audit  # noqa: F401  (a fixture, used by name)
 
 from bundler.inspection.audit import FunctionAudit, Member, audit_site
@@ -89,60 +88,11 @@ def test_html_option_writes_the_page(built_site: Path, tmp_path: Path) -> None: 
     assert page.read_text(encoding="utf-8").startswith("<!doctype html>")
 
 
-def png_colours(path: Path) -> int:
-    """Distinct colours of an 8-bit RGB or RGBA PNG, decoded with zlib (no Pillow)."""
-    data = path.read_bytes()
-    assert data[:8] == b"\x89PNG\r\n\x1a\n"
-    offset, idat, header = 8, b"", b""
-    while offset < len(data):
-        length, kind = struct.unpack(">I4s", data[offset : offset + 8])
-        chunk = data[offset + 8 : offset + 8 + length]
-        header = chunk if kind == b"IHDR" else header
-        idat += chunk if kind == b"IDAT" else b""
-        offset += 12 + length
-    width, height, depth, colour_type = struct.unpack(">IIBB", header[:10])
-    assert depth == 8 and colour_type in (2, 6)
-    step = 4 if colour_type == 6 else 3
-    raw, stride = zlib.decompress(idat), width * step
-    previous, colours = bytearray(stride), set()
-    for row in range(height):
-        kind, line = (
-            raw[row * (stride + 1)],
-            bytearray(raw[row * (stride + 1) + 1 : (row + 1) * (stride + 1)]),
-        )
-        for i in range(stride):
-            left = line[i - step] if i >= step else 0
-            up, corner = previous[i], previous[i - step] if i >= step else 0
-            if kind == 1:
-                line[i] = (line[i] + left) & 255
-            elif kind == 2:
-                line[i] = (line[i] + up) & 255
-            elif kind == 3:
-                line[i] = (line[i] + (left + up) // 2) & 255
-            elif kind == 4:
-                p = left + up - corner
-                pa, pb, pc = abs(p - left), abs(p - up), abs(p - corner)
-                line[i] = (
-                    line[i] + (left if pa <= pb and pa <= pc else up if pb <= pc else corner)
-                ) & 255
-        if row % 4 == 0:
-            colours.update(bytes(line[i : i + step]) for i in range(0, stride, step * 4))
-        previous = line
-    return len(colours)
-
-
 def chromium(*arguments: str, profile: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [
             CHROMIUM,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
+            *CHROMIUM_ARGS,
             f"--user-data-dir={profile}",
             "--window-size=1400,1000",
             "--virtual-time-budget=5000",

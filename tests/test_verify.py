@@ -186,7 +186,7 @@ def test_sample_site_verifies_and_a_missing_module_is_named(tmp_path: Path) -> N
     assert done.returncode == 0, done.stderr
     assert [line.split()[:2] for line in done.stdout.splitlines()] == [
         ["ok", name]
-        for name in ("api", "daily-report", "fastapi-app", "hello", "quote",
+        for name in ("api", "daily-report", "fastapi-app", "hello", "notes", "quote",
                      "send-report-background", "stats", "todos")
     ]  # fmt: skip
     zipped = out / "todos.zip"
