@@ -21,9 +21,8 @@ from typing import Any, NoReturn
 
 import pytest
 from serve_support import Serve, free_port, install_runtime_client
-from support import CHROMIUM_ARGS, UNPRIVILEGED_USER
+from support import CHROMIUM_ARGS, SAMPLE_SITE, UNPRIVILEGED_USER
 
-SAMPLE_SITE = Path(__file__).resolve().parent.parent / "sample_site"
 SITE_PYTHON = SAMPLE_SITE / ".venv" / "bin" / "python"
 POSTGRES_VERSIONS = Path("/usr/lib/postgresql")  # Debian's layout: NN/bin/initdb
 CHROMIUM = Path("/usr/bin/chromium")

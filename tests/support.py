@@ -28,6 +28,25 @@ from bundler.inspection.verify import api_event as verify_event
 
 FileData = str | bytes
 
+# The checkout, whatever folder of tests/ a module sits in.
+REPO = Path(__file__).resolve().parent.parent
+SAMPLE_SITE = REPO / "sample_site"
+FIXTURES = REPO / "tests" / "fixtures"
+
+
+def write_tree(root: Path, files: Mapping[str, FileData], *, dedent: bool = False) -> Path:
+    """Write `files` (relative path -> content) under `root`; returns `root`.
+
+    With `dedent`, text is dedented first (sources written inline in a test)."""
+    for relative, content in files.items():
+        path = root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(textwrap.dedent(content) if dedent else content, encoding="utf-8")
+    return root
+
 
 def build_wheel(
     wheelhouse: Path,
@@ -241,12 +260,11 @@ def run_unprivileged(
     import sysconfig
 
     runuser = shutil.which("runuser") or "/usr/sbin/runuser"
-    checkout = Path(__file__).resolve().parent.parent
     packages = sysconfig.get_paths()["purelib"]  # click and packaging of the dev venv
     environment = {
         "PATH": "/usr/bin:/bin",
         "HOME": str(cwd),
-        "PYTHONPATH": f"{checkout}:{packages}",
+        "PYTHONPATH": f"{REPO}:{packages}",
         "PYTHONDONTWRITEBYTECODE": "1",
         "LANG": "C.UTF-8",
     }

@@ -35,7 +35,9 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import pytest
+from build_support import make_site
 from click.testing import CliRunner
+from fault_support import CAN_MOUNT, NO_MOUNT, in_private_tmpfs
 from support import (
     can_run_unprivileged,
     give_to_nobody,
@@ -43,9 +45,6 @@ from support import (
     run_unprivileged,
     unprivileged_folder,
 )
-from test_build import make_site
-from test_destinations import CAN_MOUNT, NO_MOUNT, in_private_tmpfs
-from test_fetch_cache import arm_site, house  # noqa: F401  (fixtures of the fetch probe)
 
 from bundler.cli import main
 

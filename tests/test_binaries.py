@@ -9,7 +9,8 @@ from importlib import metadata
 from pathlib import Path
 
 import pytest
-from support import build_wheel
+from fetch_support import elf
+from support import SAMPLE_SITE, build_wheel
 
 from bundler.environment.distributions import Distribution, read_distribution
 from bundler.environment.targets import LambdaTarget
@@ -28,13 +29,7 @@ FIX_ARM = (
     "install the wheel built for python3.11 on arm64 "
     "(bundle build --runtime python3.11 --arch arm64 fetches it, unless --offline)"
 )
-SAMPLE_SITE = Path(__file__).parent.parent / "sample_site" / ".venv" / "lib" / "python3.11"
-
-
-def elf(machine: int) -> bytes:
-    """A 64-bit little-endian ELF header for `machine` (62 x86_64, 183 aarch64)."""
-    head = b"\x7fELF\x02\x01\x01" + bytes(9) + (3).to_bytes(2, "little")
-    return head + machine.to_bytes(2, "little") + (1).to_bytes(4, "little") + bytes(40)
+SAMPLE_LIB = SAMPLE_SITE / ".venv" / "lib" / "python3.11"
 
 
 @pytest.fixture(scope="module")
@@ -159,7 +154,7 @@ def test_native_kind_reads_headers(tmp_path: Path) -> None:
 
 
 def test_sample_site_is_fast_and_fits_python311() -> None:
-    site = next(SAMPLE_SITE.glob("site-packages"))
+    site = next(SAMPLE_LIB.glob("site-packages"))
     dists = [read_distribution(d) for d in metadata.distributions(path=[str(site)])]
     start = time.perf_counter()
     problems = [p for d in dists if d is not None for p in check_distribution(d, PY311)]

@@ -11,13 +11,10 @@ import time
 from pathlib import Path
 
 import pytest
+from fault_support import CACHE_HINT, make_kind
 
 from bundler.store.folder import STALE_AFTER, CacheFolder
 
-HINT = (
-    "give it free space and write permission, choose another with --cache-dir, "
-    "or build with --no-cache"
-)
 BLOBS = "blobs/zlib-1/level-6"
 # A temporary name in every place a build makes one, as a killed build leaves them
 LEFTOVERS = (
@@ -80,7 +77,7 @@ def test_a_file_where_the_folder_should_be_gives_it_up(tmp_path: Path, where: st
     reason = "it is not a folder" if where == "itself" else f"{blocker} is not a folder"
     assert not cache.usable
     assert [p.format() for p in cache.warnings] == [
-        f"{path}: cannot use the cache folder, building without it: {reason}; {HINT}"
+        f"{path}: cannot use the cache folder, building without it: {reason}; {CACHE_HINT}"
     ]
     assert blocker.read_text() == "a file"
 
@@ -92,7 +89,7 @@ def test_one_warning_however_many_faults(tmp_path: Path) -> None:
     cache.fail(OSError(13, "Permission denied"), tmp_path / "cache")
     assert [p.format() for p in cache.warnings] == [
         f"{tmp_path / 'cache'}: cannot use the cache folder, building without it: "
-        f"No space left on device (functions); {HINT}"
+        f"No space left on device (functions); {CACHE_HINT}"
     ]
 
 
@@ -116,24 +113,6 @@ def test_a_lock_of_another_kind_is_replaced(tmp_path: Path, kind: str) -> None:
     assert cache.usable, cache.warnings
     assert (tmp_path / "cache" / ".lock").is_file()
     cache.close()
-
-
-def make_kind(path: Path, kind: str) -> None:
-    """Put an entry of `kind` at `path`: a file, folder, FIFO, dangling link or empty file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if kind == "file":
-        path.write_text("not what belongs here")
-    elif kind == "folder":
-        (path / "inside").mkdir(parents=True)
-        (path / "inside" / "file").write_text("x")
-    elif kind == "fifo":
-        os.mkfifo(path)
-    elif kind == "dangling-link":
-        path.symlink_to(path.parent / "nowhere")
-    elif kind == "empty":
-        path.write_bytes(b"")
-    else:
-        raise AssertionError(kind)
 
 
 def test_a_build_alone_sweeps_every_temporary_name(tmp_path: Path) -> None:

@@ -7,58 +7,27 @@ import json
 import os
 import re
 import zipfile
-from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
+from build_support import (
+    HEALTHY,
+    PYPROJECT,
+    assert_clean,
+    assert_only_the_bad_one_failed,
+    error_lines,
+    make_site,
+    manifest_names,
+    out_files,
+    run,
+)
 from click.testing import CliRunner, Result
-from test_build import HEALTHY, PYPROJECT, make_environment, make_site, manifest_names
 
 from bundler import __version__
 from bundler.cli import main
 
 MiB = 1024 * 1024
 HINT_SYNTAX = "fix the syntax; the bundler reads your code without running it"
-
-
-@pytest.fixture(scope="module")
-def python(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return make_environment(tmp_path_factory.mktemp("environment"))
-
-
-def run(
-    site: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    *arguments: str,
-    python: Path | None = None,
-    env: Mapping[str, str] | None = None,
-) -> Result:
-    """`bundle build ARGUMENTS --python PYTHON` from the site root; never a traceback."""
-    monkeypatch.chdir(site)
-    monkeypatch.delenv("VIRTUAL_ENV", raising=False)
-    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
-    command = ["build", *arguments]
-    if python is not None:
-        command += ["--python", str(python)]
-    result = CliRunner().invoke(main, command, env=dict(env or {}))
-    assert_clean(result)
-    return result
-
-
-def assert_clean(result: Result) -> None:
-    """Ended by sys.exit or normally, never by an exception; no traceback printed."""
-    assert result.exception is None or isinstance(result.exception, SystemExit), result.exc_info
-    assert "Traceback" not in result.output
-    assert "Traceback" not in result.stderr
-
-
-def error_lines(result: Result) -> list[str]:
-    return [line for line in result.stderr.splitlines() if line.startswith("error: ")]
-
-
-def out_files(site: Path) -> list[str]:
-    """Every file in the default output folder, hidden temporary files included."""
-    return sorted(p.name for p in (site / "dist" / "functions").iterdir())
 
 
 # --- one bad function among good ones ---------------------------------------------------
@@ -159,19 +128,6 @@ BAD_NAMES = {
     "bad schedule": "nightly",
     "unknown named schedule": "often",
 }
-
-
-def assert_only_the_bad_one_failed(site: Path, result: Result, bad: str) -> None:
-    assert result.exit_code == 1, result.output
-    out = site / "dist" / "functions"
-    assert out_files(site) == ["good.zip", "manifest.json", "other.zip"]
-    assert manifest_names(out) == ["good", "other"]
-    assert not (out / f"{bad}.zip").exists()
-    assert result.stderr.splitlines()[-1] == f"failed: {bad}"
-    rows = {line.split()[0]: line.split()[1:] for line in result.stdout.splitlines() if line}
-    assert rows[bad][-1] == "FAILED"
-    assert rows["good"][-1] == "1"  # one distribution
-    assert "2 of 3 built" in result.stdout
 
 
 @pytest.mark.parametrize("case", sorted(BAD_INPUTS))

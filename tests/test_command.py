@@ -10,8 +10,8 @@ from typing import Any
 
 import click
 import pytest
+from build_support import HEALTHY, PYPROJECT, make_site
 from click.testing import CliRunner, Result
-from test_build import HEALTHY, PYPROJECT, make_site
 
 from bundler.cli import main
 from bundler.cli.command import BundleCommand

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import NATIVE_LIBRARY, PEM, EditableEnv, write_editable, write_package
+from environment_support import NATIVE_LIBRARY, PEM, EditableEnv, write_editable, write_package
 from support import api_event, invoke, zip_names
 
 from bundler.environment.distributions import Environment

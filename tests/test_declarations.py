@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import write_tree
+from support import write_tree
 
 from bundler.errors import UsageError
 from bundler.project.config import SiteConfig

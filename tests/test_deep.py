@@ -8,8 +8,7 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
-from conftest import write_tree
-from support import build_wheel, make_venv, pip_install
+from support import build_wheel, make_venv, pip_install, write_tree
 
 from bundler.build import build
 from bundler.environment.distributions import Environment

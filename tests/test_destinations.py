@@ -12,14 +12,14 @@ import fcntl
 import json
 import os
 import shutil
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from build_support import VALID_MANIFEST, make_site
+from fault_support import in_private_tmpfs, needs_mount
 from support import can_run_unprivileged, give_to_nobody, run_unprivileged, unprivileged_folder
-from test_build import make_environment, make_site
 
 from bundler.errors import UsageError
 from bundler.pack.destinations import (
@@ -33,11 +33,6 @@ HELLO = "def handler(event, context):\n    return {'statusCode': 200}\n"
 OUT_HINT = "choose a folder you can write, e.g. --out dist/functions"
 UNPRIVILEGED, WHY_NOT = can_run_unprivileged()
 needs_nobody = pytest.mark.skipif(not UNPRIVILEGED, reason=WHY_NOT)
-
-
-@pytest.fixture(scope="module")
-def python(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return make_environment(tmp_path_factory.mktemp("environment"))
 
 
 # --- sweeping: only our own temporary names, only when no other build writes there ---------
@@ -228,41 +223,6 @@ def test_out_that_nobody_can_write_json(nobody_site: Path) -> None:
     }
 
 
-def _can_mount() -> tuple[bool, str]:
-    if os.geteuid() != 0:
-        return False, "mounting a tmpfs needs root"
-    if shutil.which("unshare") is None:
-        return False, "unshare (util-linux) is not installed"
-    done = subprocess.run(
-        ["unshare", "--mount", "sh", "-c", "mount -t tmpfs -o size=64k tmpfs /mnt"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    return done.returncode == 0, f"cannot mount a tmpfs here: {done.stderr.strip()}"
-
-
-CAN_MOUNT, NO_MOUNT = _can_mount()
-needs_mount = pytest.mark.skipif(not CAN_MOUNT, reason=NO_MOUNT)
-
-
-def in_private_tmpfs(
-    mountpoint: Path, options: str, command: list[str], cwd: Path, after: str = ""
-) -> subprocess.CompletedProcess[str]:
-    """`command` with a fresh tmpfs (mount `options`) on `mountpoint`, in a mount namespace of
-    its own, so nothing leaks to the host; `after` runs in it too (the mount dies with it)."""
-    script = f'mount -t tmpfs -o {options} tmpfs "$1" || exit 99; shift; "$@"; code=$?; '
-    script += f"{after}; exit $code" if after else "exit $code"
-    return subprocess.run(
-        ["unshare", "--mount", "sh", "-c", script, "sh", str(mountpoint), *command],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-
-
 @needs_mount
 @pytest.mark.parametrize(
     ("out", "reason"),
@@ -301,9 +261,7 @@ def test_out_on_a_read_only_file_system(tmp_path: Path, out: str, reason: str) -
 def test_output_file_in_a_folder_nobody_can_write(
     nobody_site: Path, arguments: list[str], target: str, option: str
 ) -> None:
-    from test_manifest import VALID
-
-    (nobody_site / "good.json").write_text(json.dumps(VALID))
+    (nobody_site / "good.json").write_text(json.dumps(VALID_MANIFEST))
     (nobody_site / "ro").mkdir(mode=0o555)
     done = run_unprivileged(arguments, nobody_site)
     assert (done.returncode, done.stdout) == (2, ""), done.stderr

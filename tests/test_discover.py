@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import support
-from test_cli import run
+from build_support import run
 
 from bundler.errors import BundlerError, Problem, UsageError
 from bundler.project.config import FunctionSettings, SiteConfig

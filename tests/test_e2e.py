@@ -27,6 +27,8 @@ import pytest
 from click.testing import CliRunner
 from packaging.utils import canonicalize_name
 from support import (
+    REPO,
+    SAMPLE_SITE,
     api_event,
     invoke,
     make_venv,
@@ -40,8 +42,6 @@ from bundler.cli import main
 
 pytestmark = pytest.mark.slow
 
-REPO = Path(__file__).resolve().parents[1]
-SAMPLE_SITE = REPO / "sample_site"
 BUNDLE = Path(sys.executable).parent / "bundle"
 
 FUNCTIONS = (

@@ -19,8 +19,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pytest
-from conftest import write_tree
-from support import zip_distributions
+from support import write_tree, zip_distributions
 
 pytestmark = pytest.mark.slow
 

@@ -10,7 +10,7 @@ from importlib import metadata
 from pathlib import Path
 
 import pytest
-from conftest import write_editable, write_package
+from environment_support import write_editable, write_package
 from hypothesis import given
 from hypothesis import strategies as st
 from packaging.markers import Marker, default_environment

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import time
-import zipfile
 from pathlib import Path
 
 import pytest
+from fetch_support import ARM311, DAMAGED, rewrite
 from support import build_wheel
 
 from bundler.environment.targets import LambdaTarget
@@ -14,21 +14,8 @@ from bundler.files import record_hash
 from bundler.pack.binaries import check_distribution
 from bundler.pack.fetch import FetchError, fetch_wheel, read_unpacked, unpack_wheel
 
-ARM311 = LambdaTarget.from_names("python3.11", "arm64")
 PY311 = LambdaTarget.from_names("python3.11", "x86_64")
 WHEEL = "tiny-2.0-py3-none-any.whl"
-DAMAGED = "the index served a damaged wheel: build again, and tell its maintainers if it stays so"
-
-
-def rewrite(wheel: Path, change: dict[str, bytes]) -> Path:
-    """A copy of `wheel` with members replaced or added."""
-    copy = wheel.with_name("changed-" + wheel.name)
-    with zipfile.ZipFile(wheel) as source, zipfile.ZipFile(copy, "w") as target:
-        for info in source.infolist():
-            target.writestr(info, change.pop(info.filename, source.read(info)))
-        for name, data in change.items():
-            target.writestr(name, data)
-    return copy
 
 
 def test_unpack_lays_out_a_site_packages(tmp_path: Path) -> None:

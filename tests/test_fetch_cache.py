@@ -9,7 +9,6 @@ no network.
 from __future__ import annotations
 
 import os
-import random
 import shutil
 import subprocess
 import sys
@@ -17,41 +16,11 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from support import bounded, build_wheel, make_venv, pip_install
-from test_build import make_site
-from test_cache_faults import MOUNT, can_mount
-from test_cachefolder import HINT, make_kind
-from test_fetch import ARM311, DAMAGED, rewrite
+from fault_support import CACHE_HINT, MOUNT, make_kind, needs_mount
+from fetch_support import ARM311, ARM_WHEEL, DAMAGED, PAYLOAD, elf, rewrite
+from support import bounded
 
 from bundler.pack.fetch import FetchedWheel, FetchError, fetch_wheel
-
-ARM_TAG = "cp311-cp311-manylinux_2_17_aarch64"
-ARM_WHEEL = f"tiny-2.0-{ARM_TAG}.whl"
-PAYLOAD = random.Random(3).randbytes(300_000)  # incompressible, larger than a small tmpfs
-
-
-def elf(machine: int) -> bytes:
-    """The first bytes of a 64-bit little-endian ELF shared object for `machine`."""
-    header = b"\x7fELF\x02\x01\x01" + bytes(9) + (3).to_bytes(2, "little")
-    return header + machine.to_bytes(2, "little") + (1).to_bytes(4, "little") + bytes(40)
-
-
-def tiny_files(machine: int, arch: str) -> dict[str, str | bytes]:
-    return {
-        "tiny/__init__.py": "X = 1\n",
-        f"tiny/_speed.cpython-311-{arch}-linux-gnu.so": elf(machine),
-        "tiny/payload.bin": PAYLOAD,
-    }
-
-
-@pytest.fixture
-def house(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A local index holding the arm64 wheel of tiny 2.0, the only one pip may use."""
-    folder = tmp_path / "house"
-    build_wheel(folder, "tiny", "2.0", tiny_files(183, "aarch64"), tag=ARM_TAG)
-    monkeypatch.setenv("PIP_NO_INDEX", "1")
-    monkeypatch.setenv("PIP_FIND_LINKS", str(folder))
-    return folder
 
 
 def fetch(cache: Path, **options: object) -> FetchedWheel:
@@ -210,26 +179,6 @@ def test_a_damaged_unpacked_folder_is_unpacked_again(tmp_path: Path, house: Path
 # --- whole builds -----------------------------------------------------------------------
 
 
-@pytest.fixture
-def arm_site(tmp_path: Path, house: Path) -> tuple[Path, Path]:
-    """A site whose environment holds tiny 2.0 built for x86_64, to build for arm64."""
-    x86 = build_wheel(
-        tmp_path / "installed",
-        "tiny",
-        "2.0",
-        tiny_files(62, "x86_64"),
-        tag="cp311-cp311-manylinux_2_17_x86_64",
-    )
-    python = make_venv(tmp_path / "venv")
-    pip_install(python, "--no-index", "--no-deps", str(x86))
-    site = make_site(
-        tmp_path / "site",
-        {"uses.py": "import tiny\n\n\ndef handler(event, context):\n    return tiny.X\n"},
-        pyproject='[project]\nname = "s"\nversion = "1"\ndependencies = ["tiny"]\n',
-    )
-    return site, python
-
-
 def build_command(python: Path, *arguments: str) -> list[str]:
     return [
         sys.executable,
@@ -284,7 +233,7 @@ def test_two_builds_fetching_into_one_cache_at_once(arm_site: tuple[Path, Path])
     assert list((site / "shared").rglob(".tmp-*")) == []
 
 
-@pytest.mark.skipif(not can_mount()[0], reason=can_mount()[1])
+@needs_mount
 def test_a_cache_that_fills_up_while_fetching(arm_site: tuple[Path, Path]) -> None:
     site, python = arm_site
     (site / ".bundle-cache").mkdir()
@@ -300,6 +249,6 @@ def test_a_cache_that_fills_up_while_fetching(arm_site: tuple[Path, Path]) -> No
     assert done.returncode == 0, done.stderr
     assert [line for line in done.stderr.splitlines() if line.startswith("warning")] == [
         "warning: .bundle-cache: cannot use the cache folder, building without it: "
-        f"No space left on device; {HINT}"
+        f"No space left on device; {CACHE_HINT}"
     ]
     assert arm_zip(site / "dist" / "functions")["tiny/payload.bin"] == PAYLOAD

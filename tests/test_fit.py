@@ -14,8 +14,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import write_tree
-from support import api_event, invoke, make_venv, pip_install
+from support import api_event, invoke, make_venv, pip_install, write_tree
 
 from bundler.cli import main
 

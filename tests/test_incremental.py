@@ -9,9 +9,9 @@ import shutil
 from pathlib import Path
 
 import pytest
+from build_support import HEALTHY, PYPROJECT, make_environment, make_site, zips
 from click.testing import CliRunner
-from conftest import write_editable, write_package
-from test_build import HEALTHY, PYPROJECT, make_environment, make_site
+from environment_support import write_editable, write_package
 
 from bundler import cache as function_cache
 from bundler.build import build, in_shard
@@ -19,17 +19,8 @@ from bundler.cli import main
 from bundler.results import BuildOptions
 
 
-@pytest.fixture(scope="module")
-def python(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return make_environment(tmp_path_factory.mktemp("environment"))
-
-
 def cached(result: object) -> dict[str, bool]:
     return {b.name: b.cached for b in result.builds}  # type: ignore[attr-defined]
-
-
-def zips(out: Path) -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in sorted(out.iterdir()) if p.is_file()}
 
 
 def test_an_unchanged_function_is_not_rebuilt(python: Path, tmp_path: Path) -> None:

@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import write_tree
-from support import make_venv
+from support import make_venv, write_tree
 
 from bundler.cli import main
 from bundler.environment.choice import (

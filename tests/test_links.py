@@ -17,10 +17,18 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import write_editable, write_package
+from build_support import (
+    HEALTHY,
+    PYPROJECT,
+    assert_only_the_bad_one_failed,
+    error_lines,
+    make_environment,
+    make_site,
+    out_files,
+    run,
+)
+from environment_support import write_editable, write_package
 from support import zip_names
-from test_build import HEALTHY, PYPROJECT, make_environment, make_site
-from test_cli import assert_only_the_bad_one_failed, error_lines, out_files, run
 
 from bundler.environment.distributions import Environment
 from bundler.pack.contents import distribution_entries
@@ -28,11 +36,6 @@ from bundler.pack.contents import distribution_entries
 SECRET = b"outside-the-site-do-not-ship"
 HANDLER = "def handler(event, context):\n    return 1\n"
 COPY = "copy it into the site instead of linking to it"
-
-
-@pytest.fixture(scope="module")
-def python(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return make_environment(tmp_path_factory.mktemp("environment"))
 
 
 @pytest.fixture

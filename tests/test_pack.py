@@ -13,10 +13,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from build_support import HEALTHY, error_lines, make_site, run
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_build import HEALTHY, make_environment, make_site
-from test_cli import error_lines, run
 
 from bundler.errors import BundlerError, Problem, UsageError
 from bundler.pack.contents import Contents, Entry
@@ -408,11 +407,6 @@ def test_a_file_swapped_after_it_was_checked_is_refused(tmp_path: Path, swap: st
 
 
 # --- SOURCE_DATE_EPOCH through the CLI -----------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def python(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return make_environment(tmp_path_factory.mktemp("environment"))
 
 
 @pytest.mark.parametrize(

@@ -9,8 +9,8 @@ import zlib
 from pathlib import Path
 
 import pytest
+from fault_support import make_kind
 from support import bounded
-from test_cachefolder import make_kind
 
 from bundler.pack.zipwriter import Deflated
 from bundler.store import packs

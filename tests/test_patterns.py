@@ -7,20 +7,14 @@ import time
 from pathlib import Path
 
 import pytest
+from build_support import HEALTHY, PYPROJECT, error_lines, make_site, run
 from support import zip_names
-from test_build import HEALTHY, PYPROJECT, make_environment, make_site
-from test_cli import error_lines, run
 
 from bundler.errors import Problem
 from bundler.project.patterns import FilePattern, IncludeEntry, parse_pattern
 
 HANDLER = "def handler(event, context):\n    return 1\n"
 EXAMPLE = 'e.g. "templates/**" or "data/*.json"'
-
-
-@pytest.fixture(scope="module")
-def python(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return make_environment(tmp_path_factory.mktemp("environment"))
 
 
 def pattern(text: str) -> FilePattern:

@@ -13,9 +13,9 @@ import time
 from pathlib import Path
 
 import pytest
+from build_support import HEALTHY, make_site
 from click.testing import CliRunner
 from support import make_venv
-from test_build import HEALTHY, make_site
 
 from bundler.cli import main
 from bundler.environment import interpreter

@@ -14,8 +14,15 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import write_tree
-from support import api_event, invoke, make_venv, pip_install, zip_distributions, zip_names
+from support import (
+    api_event,
+    invoke,
+    make_venv,
+    pip_install,
+    write_tree,
+    zip_distributions,
+    zip_names,
+)
 
 from bundler.cli import main
 

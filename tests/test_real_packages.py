@@ -29,6 +29,7 @@ import pytest
 from packaging.tags import parse_tag
 from packaging.utils import canonicalize_name
 from support import (
+    FIXTURES,
     api_event,
     invoke,
     make_venv,
@@ -46,8 +47,7 @@ pytestmark = [
     ),
 ]
 
-HERE = Path(__file__).resolve().parent
-REAL_SITE = HERE / "fixtures" / "real_site"
+REAL_SITE = FIXTURES / "real_site"
 BUNDLE = Path(sys.executable).parent / "bundle"
 TARGET_GLIBC = (2, 26)  # python3.11 Lambda runs on Amazon Linux 2
 

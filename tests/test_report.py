@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_build import HEALTHY, make_environment, make_site
+from build_support import HEALTHY, make_environment, make_site
 
 from bundler.build import build
 from bundler.cli.report import REPORT_VERSION, json_report, problem_lines, summary_table

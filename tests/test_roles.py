@@ -12,8 +12,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import write_tree
-from support import api_event, build_wheel, invoke, make_venv, pip_install, zip_names
+from support import api_event, build_wheel, invoke, make_venv, pip_install, write_tree, zip_names
 
 from bundler.analysis.session import Site
 from bundler.build import build

@@ -7,14 +7,13 @@ from __future__ import annotations
 import json
 import shutil
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from serve_support import Serve, install_runtime_client
+from support import SAMPLE_SITE
 
 pytestmark = pytest.mark.slow
 
-SAMPLE_SITE = Path(__file__).resolve().parent.parent / "sample_site"
 PYTHON = SAMPLE_SITE / ".venv" / "bin" / "python"
 
 

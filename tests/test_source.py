@@ -11,7 +11,7 @@ import warnings
 from pathlib import Path
 
 import pytest
-from test_cli import error_lines, run
+from build_support import error_lines, run
 
 from bundler.errors import BundlerError, Problem
 from bundler.project.source import TOO_DEEP, TOO_DEEP_HINT, SourceMemo, parse_source

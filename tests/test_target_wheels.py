@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import write_tree
-from support import build_wheel, make_venv, pip_install
+from support import build_wheel, make_venv, pip_install, write_tree
 
 from bundler.cli import main
 from bundler.pack import fit

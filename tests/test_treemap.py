@@ -10,8 +10,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from audit_support import run_audit
 from support import CHROMIUM_ARGS, png_colours
-from test_audit import built_site, run_audit  # noqa: F401  (a fixture, used by name)
 
 from bundler.inspection.audit import FunctionAudit, Member, audit_site
 from bundler.inspection.treemap import audit_page, function_tree, page_data
@@ -61,7 +61,7 @@ def test_every_owner_keeps_a_rectangle_even_when_the_budget_is_tiny() -> None:
     assert [(node["d"], "c" in node) for node in tree] == [("botocore", False), ("", False)]
 
 
-def test_page_is_self_contained(built_site: Path) -> None:  # noqa: F811
+def test_page_is_self_contained(built_site: Path) -> None:
     audit = audit_site(built_site / "dist" / "functions")
     page = audit_page(audit, built_site)
     without_namespace = page.replace('"http://www.w3.org/2000/svg"', "")
@@ -80,7 +80,7 @@ def test_page_is_self_contained(built_site: Path) -> None:  # noqa: F811
     assert data["distributions"][-1]["functions"] == ["alpha", "beta"]
 
 
-def test_html_option_writes_the_page(built_site: Path, tmp_path: Path) -> None:  # noqa: F811
+def test_html_option_writes_the_page(built_site: Path, tmp_path: Path) -> None:
     page = tmp_path / "audit.html"
     result = run_audit(built_site, "--html", str(page))
     assert result.exit_code == 0, result.stderr
@@ -106,7 +106,7 @@ def chromium(*arguments: str, profile: Path) -> subprocess.CompletedProcess[str]
 
 
 @pytest.mark.slow
-def test_a_real_browser_draws_the_page(built_site: Path, tmp_path: Path) -> None:  # noqa: F811
+def test_a_real_browser_draws_the_page(built_site: Path, tmp_path: Path) -> None:
     if not (os.access(CHROMIUM, os.X_OK) or shutil.which("chromium")):
         if os.environ.get("CI") == "true":
             pytest.fail(f"{CHROMIUM} is missing: CI must install Debian's chromium")

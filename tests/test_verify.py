@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from support import SAMPLE_SITE
 
 from bundler.cli import main
 from bundler.errors import UsageError
@@ -23,7 +24,6 @@ from bundler.inspection.verify import verify_bundles
 
 PYTHON = Path(sys.executable)
 RUNTIME = f"python{sys.version_info[0]}.{sys.version_info[1]}"
-SAMPLE_SITE = Path(__file__).parent.parent / "sample_site"
 HELLO = "def handler(event, context):\n    return {'statusCode': 200, 'body': 'hi'}\n"
 
 

@@ -9,8 +9,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from conftest import write_tree
-from support import build_wheel, make_venv, pip_install
+from support import build_wheel, make_venv, pip_install, write_tree
 
 from bundler.analysis.resolve import Edge
 from bundler.analysis.session import Site
