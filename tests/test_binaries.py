@@ -153,6 +153,7 @@ def test_native_kind_reads_headers(tmp_path: Path) -> None:
     assert native_kind(path) is None
 
 
+@pytest.mark.sample_site
 def test_sample_site_is_fast_and_fits_python311() -> None:
     site = next(SAMPLE_LIB.glob("site-packages"))
     dists = [read_distribution(d) for d in metadata.distributions(path=[str(site)])]

@@ -16,7 +16,7 @@ from sample_app_support import Cluster, launch_chromium, serve_sample_site
 from serve_support import Serve
 from support import png_colours
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.sample_site]
 
 DATABASE = "notes_browsed"
 WAIT_MS = 60_000  # the first request to each function is a cold start

@@ -18,7 +18,7 @@ import pytest
 from sample_app_support import SITE_PYTHON, Cluster, serve_cache, serve_sample_site
 from serve_support import BUNDLE, Serve, free_port
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.sample_site]
 
 DATABASE = "notes_served"
 NOTES = "/.netlify/functions/notes"

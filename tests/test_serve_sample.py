@@ -12,7 +12,7 @@ import pytest
 from serve_support import Serve, install_runtime_client
 from support import SAMPLE_SITE
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.sample_site]
 
 PYTHON = SAMPLE_SITE / ".venv" / "bin" / "python"
 

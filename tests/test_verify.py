@@ -173,6 +173,7 @@ def test_python_of_another_version(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.sample_site
 def test_sample_site_verifies_and_a_missing_module_is_named(tmp_path: Path) -> None:
     site = tmp_path / "site"
     shutil.copytree(SAMPLE_SITE, site, ignore=shutil.ignore_patterns(".venv", "dist"))
