@@ -18,7 +18,6 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from audit_support import build_audit_site
 from build_support import make_environment
 from environment_support import NATIVE_LIBRARY, PEM, EditableEnv
 from fetch_support import make_arm_site, make_house
@@ -291,12 +290,6 @@ def python(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The tiny environment of build_support (tinydist, tinyapp, devtool), once per module;
     modules that need another environment define their own `python`."""
     return make_environment(tmp_path_factory.mktemp("environment"))
-
-
-@pytest.fixture(scope="module")
-def built_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """audit_support's site, built once per module; tests that change it copy it first."""
-    return build_audit_site(tmp_path_factory.mktemp("audit"))
 
 
 @pytest.fixture
