@@ -5,8 +5,10 @@ BIN := $(VENV)/bin
 SITE := sample_site
 SITE_VENV := $(SITE)/.venv
 PIP_COMPILE := $(abspath $(BIN))/pip-compile --quiet --strip-extras --no-emit-index-url --no-emit-find-links
+PORT ?= 9999
 
-.PHONY: all bundle test test-fast check lint format typecheck lock clean browser bench bench-serve
+.PHONY: all bundle serve test test-fast check lint format typecheck lock clean browser postgresql \
+	bench bench-serve
 
 all: check
 
@@ -27,19 +29,32 @@ $(SITE_VENV)/.installed: $(SITE)/requirements.txt
 bundle: $(BIN)/.installed $(SITE_VENV)/.installed
 	cd $(SITE) && ../$(BIN)/bundle build --python .venv
 
-## browser: Debian's Chromium, for the audit page's headless-browser test
+## serve: run sample_site with `bundle serve` on http://localhost:$(PORT)/ (PORT=N to choose;
+## DATABASE_URL, when set, is the PostgreSQL database of its `notes` function)
+serve: $(BIN)/.installed $(SITE_VENV)/.installed
+	cd $(SITE) && ../$(BIN)/bundle serve --python .venv --port $(PORT)
+
+## browser: Debian's Chromium, for the headless-browser tests (the audit page, the sample site)
 browser:
 	@command -v chromium >/dev/null 2>&1 || { \
 		echo "installing Debian's chromium for the browser tests"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
+## postgresql: Debian's PostgreSQL server, for the sample site's database tests (they start
+## a throwaway cluster of their own, on a free loopback port)
+postgresql:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+		echo "installing Debian's postgresql for the database tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; }
+
 ## test: set up and run the whole suite (slow end-to-end tests included)
-test: $(BIN)/.installed $(SITE_VENV)/.installed browser
+test: $(BIN)/.installed $(SITE_VENV)/.installed browser postgresql
 	$(BIN)/python -m pytest
 
-## test-fast: the suite without the end-to-end tests that install from PyPI
+## test-fast: the suite without the end-to-end tests that install from PyPI or need
+## sample_site/.venv (so it passes on a fresh clone)
 test-fast: $(BIN)/.installed
-	$(BIN)/python -m pytest -m "not slow"
+	$(BIN)/python -m pytest -m "not slow and not sample_site"
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check bundler tests

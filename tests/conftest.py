@@ -8,10 +8,9 @@ their own behind the `slow` marker.
 
 from __future__ import annotations
 
-import json
 import sys
 import textwrap
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -19,10 +18,10 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from support import build_wheel, make_venv, pip_install
-
-PEM = "-----BEGIN CERTIFICATE-----\nMIIBtest\n-----END CERTIFICATE-----\n"
-NATIVE_LIBRARY = b"\x7fELF\x02\x01\x01\x00not-really-a-library"
+from build_support import make_environment
+from environment_support import NATIVE_LIBRARY, PEM, EditableEnv
+from fetch_support import make_arm_site, make_house
+from support import build_wheel, make_venv, pip_install, write_tree
 
 
 class Wheel(NamedTuple):
@@ -247,14 +246,6 @@ FLAT_LAYOUT = {
 }
 
 
-class EditableEnv(NamedTuple):
-    """A virtualenv with two projects installed by `pip install -e`."""
-
-    python: Path
-    src_project: Path
-    flat_project: Path
-
-
 @pytest.fixture(scope="session")
 def editable_env(tmp_path_factory: pytest.TempPathFactory, wheelhouse: Path) -> EditableEnv:
     """`pip install -e` of a src-layout project (a `.pth` path) and a flat one (a finder).
@@ -278,18 +269,6 @@ def editable_env(tmp_path_factory: pytest.TempPathFactory, wheelhouse: Path) -> 
     return EditableEnv(python, projects["srcproj"], projects["flatproj"])
 
 
-def write_tree(root: Path, files: Mapping[str, str | bytes]) -> Path:
-    """Write `files` (relative path -> content) under `root`; returns `root`."""
-    for relative, content in files.items():
-        path = root / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(content, bytes):
-            path.write_bytes(content)
-        else:
-            path.write_text(content)
-    return root
-
-
 @pytest.fixture
 def make_site(tmp_path: Path) -> Callable[..., Path]:
     """Write a site: `make_site(pyproject, {"netlify/functions/NAME.py": source, ...})`.
@@ -306,6 +285,25 @@ def make_site(tmp_path: Path) -> Callable[..., Path]:
     return make
 
 
+@pytest.fixture(scope="module")
+def python(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny environment of build_support (tinydist, tinyapp, devtool), once per module;
+    modules that need another environment define their own `python`."""
+    return make_environment(tmp_path_factory.mktemp("environment"))
+
+
+@pytest.fixture
+def house(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """fetch_support's local index (tiny 2.0 for arm64), pip's only one for the test."""
+    return make_house(tmp_path / "house", monkeypatch)
+
+
+@pytest.fixture
+def arm_site(tmp_path: Path, house: Path) -> tuple[Path, Path]:
+    """fetch_support's site and x86_64 environment, to build for arm64 from `house`."""
+    return make_arm_site(tmp_path)
+
+
 @pytest.fixture
 def build_site() -> Callable[..., dict[str, Any]]:
     """Build every function of a site with `bundler.build.build`; FunctionBuilds by name."""
@@ -318,34 +316,11 @@ def build_site() -> Callable[..., dict[str, Any]]:
     return run
 
 
-def write_editable(site: Path, name: str, project: Path, hooks: Mapping[str, str]) -> None:
-    """A `.dist-info` as pip writes it for `pip install -e`, plus the hook files at the top.
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Any]:
+    """A throwaway PostgreSQL cluster on loopback for the session (the sample site's `notes`),
+    stopped and removed at the end even when tests failed."""
+    from sample_app_support import postgres_cluster
 
-    `hooks` maps file name -> text: the `.pth` file and, for setuptools' finder, its module.
-    """
-    info = site / f"{name}-1.0.dist-info"
-    info.mkdir(parents=True)
-    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n")
-    (info / "top_level.txt").write_text(f"{name}pkg\n")
-    direct_url = {"url": project.as_uri(), "dir_info": {"editable": True}}
-    (info / "direct_url.json").write_text(json.dumps(direct_url))
-    for hook, text in hooks.items():
-        (site / hook).write_text(text)
-    record = [f"{name}-1.0.dist-info/{f}" for f in ("METADATA", "top_level.txt", "direct_url.json")]
-    (info / "RECORD").write_text(
-        "\n".join([*hooks, *record, f"{name}-1.0.dist-info/RECORD"]) + "\n"
-    )
-
-
-def write_package(root: Path, package: str) -> Path:
-    """`root/package/` with an `__init__.py`, a data file and a cache to be skipped."""
-    write_tree(
-        root / package,
-        {
-            "__init__.py": "VALUE = 1\n",
-            "data.txt": "data\n",
-            "__pycache__/__init__.cpython-311.pyc": b"\x00cache",
-            ".hidden": "secret\n",
-        },
-    )
-    return root
+    with postgres_cluster() as cluster:
+        yield cluster

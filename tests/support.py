@@ -11,11 +11,13 @@ import base64
 import hashlib
 import json
 import re
+import struct
 import subprocess
 import sys
 import textwrap
 import threading
 import zipfile
+import zlib
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -25,6 +27,25 @@ from packaging.utils import canonicalize_name
 from bundler.inspection.verify import api_event as verify_event
 
 FileData = str | bytes
+
+# The checkout, whatever folder of tests/ a module sits in.
+REPO = Path(__file__).resolve().parent.parent
+SAMPLE_SITE = REPO / "sample_site"
+FIXTURES = REPO / "tests" / "fixtures"
+
+
+def write_tree(root: Path, files: Mapping[str, FileData], *, dedent: bool = False) -> Path:
+    """Write `files` (relative path -> content) under `root`; returns `root`.
+
+    With `dedent`, text is dedented first (sources written inline in a test)."""
+    for relative, content in files.items():
+        path = root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(textwrap.dedent(content) if dedent else content, encoding="utf-8")
+    return root
 
 
 def build_wheel(
@@ -239,12 +260,11 @@ def run_unprivileged(
     import sysconfig
 
     runuser = shutil.which("runuser") or "/usr/sbin/runuser"
-    checkout = Path(__file__).resolve().parent.parent
     packages = sysconfig.get_paths()["purelib"]  # click and packaging of the dev venv
     environment = {
         "PATH": "/usr/bin:/bin",
         "HOME": str(cwd),
-        "PYTHONPATH": f"{checkout}:{packages}",
+        "PYTHONPATH": f"{REPO}:{packages}",
         "PYTHONDONTWRITEBYTECODE": "1",
         "LANG": "C.UTF-8",
     }
@@ -289,3 +309,59 @@ def bounded(action: Callable[[], T], seconds: float = 120) -> T:
         raise failed[0]
     assert done, f"still running after {seconds} s"
     return done[0]
+
+
+# Debian's Chromium headless, as the env notes give it for these machines: without the
+# background-networking flags it keeps trying hosts the closed network refuses
+CHROMIUM_ARGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+)
+
+
+def png_colours(path: Path) -> int:
+    """Distinct colours of an 8-bit RGB or RGBA PNG, decoded with zlib (no Pillow)."""
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    offset, idat, header = 8, b"", b""
+    while offset < len(data):
+        length, kind = struct.unpack(">I4s", data[offset : offset + 8])
+        chunk = data[offset + 8 : offset + 8 + length]
+        header = chunk if kind == b"IHDR" else header
+        idat += chunk if kind == b"IDAT" else b""
+        offset += 12 + length
+    width, height, depth, colour_type = struct.unpack(">IIBB", header[:10])
+    assert depth == 8 and colour_type in (2, 6)
+    step = 4 if colour_type == 6 else 3
+    raw, stride = zlib.decompress(idat), width * step
+    previous, colours = bytearray(stride), set()
+    for row in range(height):
+        kind, line = (
+            raw[row * (stride + 1)],
+            bytearray(raw[row * (stride + 1) + 1 : (row + 1) * (stride + 1)]),
+        )
+        for i in range(stride):
+            left = line[i - step] if i >= step else 0
+            up, corner = previous[i], previous[i - step] if i >= step else 0
+            if kind == 1:
+                line[i] = (line[i] + left) & 255
+            elif kind == 2:
+                line[i] = (line[i] + up) & 255
+            elif kind == 3:
+                line[i] = (line[i] + (left + up) // 2) & 255
+            elif kind == 4:
+                p = left + up - corner
+                pa, pb, pc = abs(p - left), abs(p - up), abs(p - corner)
+                line[i] = (
+                    line[i] + (left if pa <= pb and pa <= pc else up if pb <= pc else corner)
+                ) & 255
+        if row % 4 == 0:
+            colours.update(bytes(line[i : i + step]) for i in range(0, stride, step * 4))
+        previous = line
+    return len(colours)

@@ -1,7 +1,7 @@
 """The conductor: one bad function never stops the others, output is atomic and reproducible.
 
-The helpers at the top (a tiny environment and tiny sites) are shared with the CLI,
-manifest and report tests.
+The tiny environment and sites are build_support's, shared with the CLI, manifest and
+report tests.
 """
 
 from __future__ import annotations
@@ -9,101 +9,15 @@ from __future__ import annotations
 import json
 import os
 import stat
-import textwrap
 import zipfile
-from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
-from support import api_event, build_wheel, invoke, make_venv, pip_install, zip_names
+from build_support import GOOD, HEALTHY, PYPROJECT, make_site, manifest_names
+from support import api_event, invoke, write_tree, zip_names
 
 from bundler.build import build
 from bundler.errors import BundlerError, UsageError
-
-PYPROJECT = """\
-[project]
-name = "site"
-version = "0.1.0"
-dependencies = ["tinydist", "tinyapp"]
-
-[project.optional-dependencies]
-dev = ["devtool"]
-"""
-
-GOOD = """\
-import tinydist
-
-
-def handler(event, context):
-    return {"statusCode": 200, "body": str(tinydist.VALUE)}
-"""
-
-OTHER = """\
-from helper import greet
-
-
-def handler(event, context):
-    return {"statusCode": 200, "body": greet("other")}
-"""
-
-HELPER = """\
-def greet(name):
-    return "hello " + name
-"""
-
-# Two healthy functions every failure scenario is built beside.
-HEALTHY = {
-    "good.py": GOOD,
-    "other/other.py": OTHER,
-    "other/helper.py": HELPER,
-    "other/data.txt": "some data\n",
-}
-
-
-def make_environment(root: Path) -> Path:
-    """A pip-less venv holding tinydist (runtime), tinyapp (runtime, needs tinydist), devtool."""
-    wheels = root / "wheels"
-    tinydist = build_wheel(wheels, "tinydist", "1.0", {"tinydist.py": "VALUE = 42\n"})
-    tinyapp = build_wheel(
-        wheels,
-        "tinyapp",
-        "2.0",
-        {"tinyapp/__init__.py": "import tinydist\n\nNAME = 'app'\n"},
-        requires=["tinydist"],
-    )
-    devtool = build_wheel(wheels, "devtool", "3.0", {"devtool/__init__.py": "TOOL = True\n"})
-    python = make_venv(root / "venv")
-    pip_install(python, "--no-index", "--no-deps", str(tinydist), str(tinyapp), str(devtool))
-    return python
-
-
-def write_files(root: Path, files: Mapping[str, str | bytes]) -> None:
-    for name, text in files.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(text, bytes):
-            path.write_bytes(text)
-        else:
-            path.write_text(textwrap.dedent(text), encoding="utf-8")
-
-
-def make_site(
-    root: Path,
-    functions: Mapping[str, str | bytes],
-    pyproject: str = PYPROJECT,
-    extra: Mapping[str, str | bytes] | None = None,
-) -> Path:
-    """A site: pyproject.toml, `functions` under netlify/functions, `extra` at the root."""
-    root.mkdir(parents=True, exist_ok=True)
-    (root / "pyproject.toml").write_text(pyproject, encoding="utf-8")
-    write_files(root / "netlify" / "functions", functions)
-    write_files(root, extra or {})
-    return root
-
-
-def manifest_names(out: Path) -> list[str]:
-    document = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
-    return [f["name"] for f in document["functions"]]
 
 
 def tree_bytes(folder: Path) -> dict[str, bytes]:
@@ -113,11 +27,6 @@ def tree_bytes(folder: Path) -> dict[str, bytes]:
         for p in sorted(folder.rglob("*"))
         if p.is_file()
     }
-
-
-@pytest.fixture(scope="module")
-def python(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return make_environment(tmp_path_factory.mktemp("environment"))
 
 
 def test_builds_every_function_with_whole_distributions(python: Path, tmp_path: Path) -> None:
@@ -349,7 +258,7 @@ def test_source_date_epoch_sets_the_zip_times(
 def test_no_bytecode_in_zips(python: Path, tmp_path: Path) -> None:
     site = _determinism_site(tmp_path / "site")
     folder = site / "netlify" / "functions" / "app"
-    write_files(
+    write_tree(
         folder,
         {
             "__pycache__/app.cpython-311.pyc": b"\0bytecode",
@@ -357,11 +266,11 @@ def test_no_bytecode_in_zips(python: Path, tmp_path: Path) -> None:
             "zdata/__pycache__/x.cpython-311.pyc": b"\0bytecode",
         },
     )
-    write_files(site, {"lib/__pycache__/util.cpython-311.pyc": b"\0bytecode"})
+    write_tree(site, {"lib/__pycache__/util.cpython-311.pyc": b"\0bytecode"})
     # the environment's own bytecode, as an interpreter that imported tinyapp leaves it
     environment = python.parent.parent
     for package in environment.glob("lib/python*/site-packages/tinyapp"):
-        write_files(package, {"__pycache__/__init__.cpython-311.pyc": b"\0bytecode"})
+        write_tree(package, {"__pycache__/__init__.cpython-311.pyc": b"\0bytecode"})
     result = build(site, python=python)
     assert result.ok
     for zip_path in result.out.glob("*.zip"):

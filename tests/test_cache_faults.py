@@ -4,9 +4,7 @@ rebuild gives the bytes of a clean `--no-cache` build."""
 
 from __future__ import annotations
 
-import functools
 import hashlib
-import os
 import random
 import shutil
 import signal
@@ -18,6 +16,8 @@ from pathlib import Path
 from typing import TypeVar
 
 import pytest
+from build_support import make_site, zips
+from fault_support import CACHE_HINT, MOUNT, make_kind, needs_mount
 from support import (
     bounded,
     can_run_unprivileged,
@@ -25,9 +25,6 @@ from support import (
     run_unprivileged,
     unprivileged_folder,
 )
-from test_build import make_site
-from test_cachefolder import HINT, make_kind
-from test_incremental import zips
 
 from bundler.build import build
 from bundler.results import BuildOptions
@@ -85,7 +82,7 @@ def test_a_cache_folder_that_cannot_be_one_builds_without_it(tmp_path: Path, whe
     reason = "it is not a folder" if where == "a-file" else f"{blocker} is not a folder"
     assert [f"{p.severity}: {p.format(site)}" for p in result.warnings] == [
         f"warning: {cache.relative_to(site)}: cannot use the cache folder, building without it: "
-        f"{reason}; {HINT}"
+        f"{reason}; {CACHE_HINT}"
     ]
     assert result.ok and all(b.problems == () for b in result.builds)
     assert zips(result.out) == fresh(site)
@@ -110,7 +107,7 @@ def test_a_read_only_cache_builds_without_it_as_nobody() -> None:
         subprocess.run(["chown", "-R", "root", str(site / ".bundle-cache")], check=True)
         done = run_unprivileged(["build", "--python", str(SYSTEM_PYTHON)], site)  # ...nobody reads
         assert done.returncode == 0, done.stderr
-        assert warnings_of(done.stderr) == [WARNING + f"Permission denied; {HINT}"]
+        assert warnings_of(done.stderr) == [WARNING + f"Permission denied; {CACHE_HINT}"]
         assert zips(site / "dist" / "functions") == expected
     finally:
         shutil.rmtree(folder, ignore_errors=True)
@@ -119,25 +116,10 @@ def test_a_read_only_cache_builds_without_it_as_nobody() -> None:
 # --- a cache on a small tmpfs that is or becomes full -----------------------------------
 
 
-@functools.cache
-def can_mount() -> tuple[bool, str]:
-    if os.geteuid() != 0 or shutil.which("unshare") is None:
-        return False, "mounting a tmpfs needs root and unshare"
-    done = subprocess.run(
-        ["unshare", "--mount", "sh", "-c", "mount -t tmpfs -o size=64k tmpfs /mnt"],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
-    return done.returncode == 0, f"cannot mount a tmpfs here: {done.stderr.strip()}"
-
-
-MOUNT = 'mount -t tmpfs -o size=200k tmpfs .bundle-cache && {fill} exec "$@"'
 FILL = "dd if=/dev/zero of=.bundle-cache/filler bs=4k >/dev/null 2>&1;"
 
 
-@pytest.mark.skipif(not can_mount()[0], reason=can_mount()[1])
+@needs_mount
 @pytest.mark.parametrize(
     ("functions", "fill", "reason"),
     [
@@ -156,7 +138,7 @@ def test_a_full_cache_builds_without_it(
     done = cli(site, prefix=("unshare", "--mount", "sh", "-c", mount, "sh"))
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr
-    assert warnings_of(done.stderr) == [WARNING + f"{reason}; {HINT}"]
+    assert warnings_of(done.stderr) == [WARNING + f"{reason}; {CACHE_HINT}"]
     assert zips(site / "dist" / "functions") == fresh(site)
 
 

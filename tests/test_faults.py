@@ -19,9 +19,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from build_support import HEALTHY, make_site, manifest_names
+from fault_support import CAN_MOUNT, NO_MOUNT, in_private_tmpfs
 from support import can_run_unprivileged, give_to_nobody, run_unprivileged, unprivileged_folder
-from test_build import HEALTHY, make_environment, make_site, manifest_names
-from test_destinations import CAN_MOUNT, NO_MOUNT, in_private_tmpfs
 
 import bundler.build as build_module
 from bundler.build import build
@@ -31,11 +31,6 @@ HELLO = "def handler(event, context):\n    return {'statusCode': 200}\n"
 PLAIN = '[project]\nname = "s"\n'  # no dependencies: built with --python /usr/bin/python3
 UNPRIVILEGED, WHY_NOT = can_run_unprivileged()
 WRITE_HINT = "make the output folder and its files writable, or choose another with --out"
-
-
-@pytest.fixture(scope="module")
-def python(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return make_environment(tmp_path_factory.mktemp("environment"))
 
 
 # --- a full disk: the big function fails, the small ones build and are in the manifest ------

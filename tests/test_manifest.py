@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from build_support import HEALTHY, VALID_MANIFEST, make_environment, make_site
 from click.testing import CliRunner
-from test_build import HEALTHY, make_environment, make_site
 
 from bundler import __version__
 from bundler.build import build
@@ -186,26 +186,12 @@ def test_manifest_written_when_everything_fails(tmp_path: Path, result: BuildRes
 # --- one validated reader: every malformed manifest is a clear error naming the file --------
 
 SHA = "ab" * 32
-VALID: dict[str, Any] = {
-    "version": 1,
-    "bundlerVersion": "0.1.0",
-    "system": {"arch": "x86_64", "platform": "linux", "runtime": "python3.11"},
-    "functions": [
-        {
-            "name": "good", "path": "good.zip", "mainFile": "netlify/functions/good.py",
-            "handler": "good.handler", "runtime": "python3.11", "kind": "sync",
-            "invocationMode": None, "schedule": None, "trigger": None, "files": 3,
-            "zippedSize": 700, "unzippedSize": 900, "sha256": SHA,
-            "distributions": [{"name": "tinydist", "version": "1.0", "bytes": 120}],
-        }
-    ],
-}  # fmt: skip
 
 
 def _changed(path: str, value: object) -> str:
-    """VALID as JSON text with the field at `path` (`functions.0.name`) set to `value`,
+    """VALID_MANIFEST as JSON text with the field at `path` (`functions.0.name`) set to `value`,
     or removed when `value` is REMOVE."""
-    document = json.loads(json.dumps(VALID))
+    document = json.loads(json.dumps(VALID_MANIFEST))
     *parents, last = path.split(".")
     holder = document
     for part in parents:
@@ -300,7 +286,7 @@ MALFORMED: dict[str, tuple[str | bytes, str]] = {
         ": functions[0].distributions: expected a list, found a string",
     ),
     "duplicate names": (
-        json.dumps({**VALID, "functions": VALID["functions"] * 2}),
+        json.dumps({**VALID_MANIFEST, "functions": VALID_MANIFEST["functions"] * 2}),
         ": functions[1].name: 'good' is listed twice",
     ),
     "another version": (
@@ -311,7 +297,7 @@ HINT = "; pass a manifest.json written by `bundle build`, or build again"
 
 
 def test_the_valid_document_reads_back_as_it_was() -> None:
-    assert read_manifest_text(json.dumps(VALID)).to_json() == VALID
+    assert read_manifest_text(json.dumps(VALID_MANIFEST)).to_json() == VALID_MANIFEST
 
 
 def read_manifest_text(text: str | bytes, name: str = "manifest.json") -> Manifest:
@@ -338,7 +324,7 @@ def test_a_malformed_manifest_is_a_clear_error_naming_the_file(
     assert problem.line == (int(where[1:]) if where else None)
     assert problem.message == "not a manifest bundle build wrote: " + message
     # the same through the command line: exit 2, the message, no traceback
-    (tmp_path / "good.json").write_text(json.dumps(VALID))
+    (tmp_path / "good.json").write_text(json.dumps(VALID_MANIFEST))
     monkeypatch.chdir(tmp_path)
     result = CliRunner().invoke(main, ["manifest", "merge", "good.json", "bad.json", "-o", "m"])
     assert result.exception is None or isinstance(result.exception, SystemExit), result.exc_info
@@ -385,7 +371,7 @@ def test_merge_names_a_directory_given_as_a_manifest(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     (tmp_path / "shard").mkdir()
-    (tmp_path / "good.json").write_text(json.dumps(VALID))
+    (tmp_path / "good.json").write_text(json.dumps(VALID_MANIFEST))
     monkeypatch.chdir(tmp_path)
     result = CliRunner().invoke(main, ["manifest", "merge", "good.json", "shard"])
     assert result.exit_code == 2
@@ -396,11 +382,11 @@ def test_merge_names_a_directory_given_as_a_manifest(
 def test_merge_of_one_valid_manifest_is_that_manifest(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    (tmp_path / "good.json").write_text(json.dumps(VALID))
+    (tmp_path / "good.json").write_text(json.dumps(VALID_MANIFEST))
     monkeypatch.chdir(tmp_path)
     result = CliRunner().invoke(main, ["manifest", "merge", "good.json", "-o", "out/m.json"])
     assert (result.exit_code, result.stdout) == (0, "out/m.json: 1 functions from 1 manifests\n")
-    assert json.loads((tmp_path / "out" / "m.json").read_text()) == VALID
+    assert json.loads((tmp_path / "out" / "m.json").read_text()) == VALID_MANIFEST
 
 
 # --- merge -o and audit --html to places that cannot be written: exit 2 before any work ------
@@ -413,7 +399,7 @@ def test_merge_of_one_valid_manifest_is_that_manifest(
 def test_output_file_under_a_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: list[str], option: str
 ) -> None:
-    (tmp_path / "good.json").write_text(json.dumps(VALID))
+    (tmp_path / "good.json").write_text(json.dumps(VALID_MANIFEST))
     (tmp_path / "notes.txt").write_text("a file\n")
     monkeypatch.chdir(tmp_path)
     result = CliRunner().invoke(main, [*command, option, "notes.txt/out.html"])

@@ -18,9 +18,9 @@ from support import (
     give_to_nobody,
     run_unprivileged,
     unprivileged_folder,
+    write_tree,
     zip_names,
 )
-from test_build import write_files
 
 HANDLER = "def handler(event, context):\n    return 1\n"
 FOLDER_HINT = "make it readable (chmod a+rx)"
@@ -42,8 +42,10 @@ def folder() -> Iterator[Path]:
 def site_of(folder: Path, files: dict[str, str], pyproject: str = "") -> Path:
     """A site owned by nobody: `good` beside the functions in `files`."""
     site = folder / "site"
-    write_files(site, {"pyproject.toml": '[project]\nname = "site"\n' + pyproject, **files})
-    write_files(site / "netlify" / "functions", {"good.py": HANDLER})
+    write_tree(
+        site, {"pyproject.toml": '[project]\nname = "site"\n' + pyproject, **files}, dedent=True
+    )
+    write_tree(site / "netlify" / "functions", {"good.py": HANDLER}, dedent=True)
     give_to_nobody(site)
     return site
 

@@ -17,6 +17,8 @@ from email.message import EmailMessage
 from typing import Any
 
 log = logging.getLogger(__name__)
+# Lambda's root logger passes WARNING and above: without this the steps would not be logged
+log.setLevel(logging.INFO)
 
 
 def build_message(destination: str, content: str) -> EmailMessage:
