@@ -78,3 +78,16 @@ class BuildOptions:
     def fingerprint(self) -> list[object]:
         """The options that change a zip's bytes (for the function-level cache)."""
         return [not self.offline, self.compile]
+
+
+# Every BuildOptions field is in exactly one of these (a test holds it): a new option either
+# changes a zip's bytes, and then goes into the cache key, or says here why it does not.
+CACHE_KEY_OPTIONS = ("offline", "compile")  # in BuildOptions.fingerprint(), hence the key
+NOT_IN_CACHE_KEY = {
+    "jobs": "parallelism: the same bytes in any order",
+    "cache_dir": "where the cache is, not what it holds",
+    "use_cache": "whether to read it at all",
+    "shard": "which functions build, not how",
+    "runtime": "keyed through the environment's target (BuildCache.key)",
+    "arch": "keyed through the environment's target (BuildCache.key)",
+}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import resource
 import sys
 import time
@@ -14,6 +15,7 @@ from bundler.build import build
 from bundler.cli.command import BundleCommand, annotate
 from bundler.cli.output import BuildProgress, echo_problems, python_option
 from bundler.cli.report import REPORT_VERSION, all_problems, json_report, summary_table
+from bundler.cli.shard import parse_shard
 from bundler.pack.limits import human_size
 from bundler.results import BuildOptions
 
@@ -46,10 +48,11 @@ from bundler.results import BuildOptions
 @click.option("--no-cache", is_flag=True, help="Build everything again; keep no cache.")
 @click.option(
     "--shard",
-    callback=lambda _c, _p, value: _shard(value),
-    metavar="K/N",
+    callback=lambda _c, _p, value: parse_shard(value, os.environ),
+    metavar="K/N|auto",
     help="Build only the K-th of N deterministic shares of the functions (for CI matrices; "
-    "join the manifests with `bundle manifest merge`).",
+    "join the manifests with `bundle manifest merge`).  `auto` reads K and N from GitLab's, "
+    "CircleCI's or Buildkite's parallel-job variables.",
 )
 @click.option(
     "--runtime",
@@ -145,13 +148,3 @@ def peak_memory() -> int:
     """This process's peak resident memory in bytes (Linux reports KiB, macOS bytes)."""
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak if sys.platform == "darwin" else peak * 1024
-
-
-def _shard(value: str | None) -> tuple[int, int] | None:
-    if value is None:
-        return None
-    index, _, count = value.partition("/")
-    digits = index.isascii() and count.isascii()  # "²".isdigit(), but int("²") fails
-    if not (digits and index.isdigit() and count.isdigit() and 1 <= int(index) <= int(count)):
-        raise click.BadParameter(f"{value!r} is not K/N with 1 <= K <= N (e.g. 2/4)")
-    return int(index), int(count)
