@@ -13,7 +13,8 @@ from bundler.analysis.session import Site
 from bundler.cli.command import BundleCommand
 from bundler.cli.output import python_option
 from bundler.errors import display_path
-from bundler.inspection.why import Explanation, FunctionWhy, Reason, explain
+from bundler.inspection.why import explain
+from bundler.inspection.why_answers import Explanation, FunctionWhy, Reason
 from bundler.inspection.why_chains import Chain
 
 JSON_VERSION = 1

@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from typing import Literal
 
 from packaging.utils import canonicalize_name
 
-from bundler.analysis.resolve import Declarations, Role
-from bundler.analysis.scan import ImportSite, NamedFirstParty
+from bundler.analysis.resolve import Declarations
+from bundler.analysis.scan import ImportSite
 from bundler.analysis.session import Analysis, Site, analyse_function
 from bundler.environment.distributions import Environment
 from bundler.environment.runtime import runtime_provides
 from bundler.errors import BundlerError, Problem, UsageError
+from bundler.inspection.why_answers import (
+    Explanation,
+    FunctionWhy,
+    Reason,
+    Subject,
+    names_first_party,
+)
 from bundler.inspection.why_chains import (
     CHAIN_LIMIT,
     Chain,
@@ -22,62 +27,7 @@ from bundler.inspection.why_chains import (
     requirement_graph,
     show_name,
 )
-
-ReasonKind = Literal[
-    "dev-only", "type-checking", "excluded", "marker", "optional-missing",
-    "not-installed", "not-imported", "project", "left-out",
-]  # fmt: skip
-
-
-@dataclass(frozen=True, kw_only=True)
-class Subject:
-    """What was asked about: an installed distribution, or a name nothing installs."""
-
-    query: str
-    name: str
-    display_name: str
-    version: str | None
-    module: str | None = None
-    standard_library: bool = False
-    first_party: bool = False  # a first-party module or package loaded by name
-
-    @property
-    def installed(self) -> bool:
-        """Whether the subject is installed in the site's environment."""
-        return self.version is not None
-
-
-@dataclass(frozen=True)
-class Reason:
-    """One reason a function does not ship the subject (the most specific comes first)."""
-
-    kind: ReasonKind
-    message: str
-    site: ImportSite | None = None
-    chains: tuple[Chain, ...] = ()
-
-
-@dataclass(frozen=True, kw_only=True)
-class FunctionWhy:
-    """The subject in one function: its chains when shipped, else the reasons why not."""
-
-    function: str
-    shipped: bool
-    chains: tuple[Chain, ...] = ()
-    more_chains: int = 0
-    more_exact: bool = True
-    reasons: tuple[Reason, ...] = ()
-    problems: tuple[Problem, ...] = ()
-
-
-@dataclass(frozen=True)
-class Explanation:
-    """The answer to `bundle why NAME`, one entry per function."""
-
-    subject: Subject
-    functions: tuple[FunctionWhy, ...]
-    shipped_by: tuple[str, ...]
-    role: Role | None = None  # what the site's declarations make of an installed subject
+from bundler.inspection.why_first_party import explain_first_party
 
 
 def explain(
@@ -105,10 +55,6 @@ def explain(
     if subject.standard_library:
         return Explanation(subject, (), ())
     if subject.first_party:
-        from bundler.inspection.why_first_party import (
-            explain_first_party,  # it builds on this module
-        )
-
         return explain_first_party(subject, done, function)
     shipped_by = tuple(
         sorted(a.function.name for a in done if subject.name in a.resolution.names())
@@ -315,9 +261,3 @@ def _matches(site: ImportSite, subject: Subject, environment: Environment) -> bo
     if not subject.installed:
         return subject.module in (site.module, site.top_level)
     return any(o.name == subject.name for o in environment.owners_of(site.module, site.names))
-
-
-def names_first_party(named: NamedFirstParty, query: str) -> bool:
-    """Whether `query` is the first-party module or package that `named` loads."""
-    package = named.package.name if named.package is not None else None
-    return query in (named.module, named.use.name, package)

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from bundler.analysis.loaded_by_name import NameUse
 from bundler.analysis.session import Analysis
-from bundler.inspection.why import (
+from bundler.inspection.why_answers import (
     Explanation,
     FunctionWhy,
     Reason,

@@ -17,8 +17,9 @@ from pathlib import Path
 from bundler.errors import UsageError
 from bundler.files import changed_size, write_atomically
 from bundler.pack.contents import Contents
-from bundler.pack.zipwriter import Deflated, ZipWriter
+from bundler.pack.zipwriter import ZipWriter
 from bundler.store.blobs import DEFAULT_LEVEL, BlobStore
+from bundler.store.deflated import Deflated
 from bundler.store.folder import CacheFolder
 
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)

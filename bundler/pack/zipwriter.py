@@ -16,10 +16,10 @@ from __future__ import annotations
 import hashlib
 import os
 import struct
-from dataclasses import dataclass
 from pathlib import Path
 
 from bundler.errors import BundlerError, Problem
+from bundler.store.deflated import Deflated
 
 ZIP32_LIMIT = (1 << 31) - 1  # zipfile.ZIP64_LIMIT: sizes and offsets past it need zip64
 _FILECOUNT_LIMIT = 0xFFFF
@@ -34,27 +34,6 @@ _END = struct.Struct("<4s4H2LH")
 _END64 = struct.Struct("<4sQ2H2L4Q")
 _END64_LOCATOR = struct.Struct("<4sLQL")
 _BUFFER = 1024 * 1024
-
-
-@dataclass(frozen=True, kw_only=True)
-class Deflated:
-    """A member's raw deflate stream (RFC 1951, no zlib header), with its CRC and sizes.
-
-    The bytes are `data`, or `compressed_size` bytes of the file `path` from `offset`.
-    """
-
-    crc32: int
-    size: int
-    compressed_size: int
-    data: bytes | None = None
-    path: Path | None = None
-    offset: int = 0
-
-    def __post_init__(self) -> None:
-        if (self.data is None) == (self.path is None):
-            raise ValueError("a Deflated member needs exactly one of data and path")
-        if self.data is not None and len(self.data) != self.compressed_size:
-            raise ValueError("compressed_size does not match the data")
 
 
 class ZipWriter:

@@ -10,7 +10,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from bundler.pack.zipwriter import Deflated
 from bundler.store import packs
 from bundler.store.blobfile import (
     HEADER,
@@ -21,6 +20,7 @@ from bundler.store.blobfile import (
     read_blob_file,
     read_blob_range,
 )
+from bundler.store.deflated import Deflated
 from bundler.store.folder import CacheFolder, remove_entry
 
 

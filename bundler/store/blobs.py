@@ -28,7 +28,6 @@ from pathlib import Path
 
 from bundler.errors import BundlerError, Problem
 from bundler.files import open_shipped
-from bundler.pack.zipwriter import Deflated
 from bundler.store import packs
 from bundler.store.blobcache import BlobLoader, BlobStats
 from bundler.store.blobfile import (
@@ -40,6 +39,7 @@ from bundler.store.blobfile import (
     make_header,
     write_blob_file,
 )
+from bundler.store.deflated import Deflated
 from bundler.store.folder import CacheFolder, ScratchFolder
 
 DEFAULT_LEVEL = 6  # zlib's default, what zipfile's ZIP_DEFLATED uses

@@ -16,7 +16,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bundler.errors import BundlerError
-from bundler.pack.zipwriter import ZIP32_LIMIT, Deflated, ZipWriter
+from bundler.pack.zipwriter import ZIP32_LIMIT, ZipWriter
+from bundler.store.deflated import Deflated
 
 STAMP = (1980, 1, 1, 0, 0, 0)
 

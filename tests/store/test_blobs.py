@@ -14,9 +14,9 @@ import pytest
 from support import bounded
 
 from bundler.errors import BundlerError
-from bundler.pack.zipwriter import Deflated
 from bundler.store import blobfile, blobs
 from bundler.store.blobs import BlobStats, BlobStore
+from bundler.store.deflated import Deflated
 
 TEXT = b"import json\n\ndef handler(event, context):\n    return json.dumps(event)\n" * 50
 

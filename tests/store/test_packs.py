@@ -12,9 +12,9 @@ import pytest
 from fault_support import make_kind
 from support import bounded
 
-from bundler.pack.zipwriter import Deflated
 from bundler.store import packs
 from bundler.store.blobs import BlobStats, BlobStore
+from bundler.store.deflated import Deflated
 
 TEXT = b"import json\n\ndef handler(event, context):\n    return json.dumps(event)\n" * 50
 
