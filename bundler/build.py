@@ -10,8 +10,10 @@ from pathlib import Path
 
 from packaging.utils import canonicalize_name
 
+from bundler.analysis.resolve import Resolution
 from bundler.analysis.session import Progress, Site, Step, analyse_function
-from bundler.cache import BuildCache
+from bundler.cache.entries import BuildCache, CachedBuild
+from bundler.cache.index import FunctionIndex
 from bundler.errors import BundlerError, Problem, UsageError
 from bundler.manifest.document import MANIFEST_NAME
 from bundler.manifest.reader import read_manifest
@@ -51,7 +53,10 @@ def build(
     root = site.resolve()
     out = (root / (out or Path("dist", "functions"))).resolve()
     check_output_folder(out)  # before any work: nothing indexed yet, nothing created
-    opened = Site.open(root, functions_dir, python, progress, options.runtime, options.arch)
+    cache_dir = (options.cache_dir or root / ".bundle-cache") if options.use_cache else None
+    opened = Site.open(
+        root, functions_dir, python, progress, options.runtime, options.arch, cache_dir=cache_dir
+    )
     _check_out(out, root, opened.functions_dir.resolve())
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -72,6 +77,7 @@ def _build_into(
     cache_dir = options.cache_dir or root / ".bundle-cache"
     folder = CacheFolder.open(cache_dir) if options.use_cache else None  # never raises
     cache = BuildCache(folder, options.fingerprint()) if folder else None
+    index = FunctionIndex(cache, opened) if cache else None
     fitter = Fitter(
         opened.target,
         fetch_wheels=not options.offline,
@@ -87,6 +93,8 @@ def _build_into(
     packer = Packer(folder)
     if opened.libraries is not None:
         opened.libraries.use_cache(folder)
+    if opened.scans is not None:
+        opened.scans.use_cache(folder)
     memo: dict[Path, DistributionEntries] = {}  # each distribution's files, once
     jobs = options.jobs or os.cpu_count() or 1
     try:
@@ -94,7 +102,7 @@ def _build_into(
             for function in functions:
                 say(f"building {function.name}")
             futures = [
-                pool.submit(_build_function, opened, f, out, cache, fitter, packer, memo)
+                pool.submit(_build_function, opened, f, out, cache, index, fitter, packer, memo)
                 for f in functions
             ]
             for done, future in enumerate(as_completed(futures), start=1):
@@ -105,6 +113,12 @@ def _build_into(
         packer.close()  # writes this run's new blobs: the zips are complete already
         if opened.libraries is not None:
             opened.libraries.close()  # the imports read from libraries, for the next build
+        if opened.scans is not None:
+            opened.scans.close()  # and those of the site's own files
+        if index is not None:
+            index.close(f.name for f in opened.discovery.functions)
+        if folder is not None and folder.usable:
+            opened.sources.save()  # what discovery read, for the next build
         fitter.close()
         if folder is not None:
             folder.close()
@@ -151,12 +165,17 @@ def _build_function(
     function: Function,
     out: Path,
     cache: BuildCache | None,
+    index: FunctionIndex | None,
     fitter: Fitter,
     packer: Packer,
     memo: dict[Path, DistributionEntries],
 ) -> FunctionBuild:
     warnings: list[Problem] = []
     destination = out / f"{function.name}.zip"
+    if index is not None:  # nothing it read has changed: no need to read it again
+        quick = index.lookup(function, destination)
+        if quick is not None:
+            return _from_cache(function, *quick)
     try:
         analysis = analyse_function(site, function)
         warnings += analysis.warnings
@@ -168,20 +187,11 @@ def _build_function(
                 p for _a, p in first_party_files(function, analysis.scan, site.root, refused, [])
             ]
             key = None if refused else cache.key(site, analysis, sources)
-            hit = None if key is None else cache.lookup(key, destination)
-            if hit is not None:
-                problems = tuple(p.for_function(function.name) for p in (*warnings, *hit.warnings))
-                return FunctionBuild(
-                    name=function.name,
-                    function=function,
-                    bundle=hit.bundle,
-                    resolution=resolution,
-                    contents=None,
-                    problems=problems,
-                    sizes=hit.sizes,
-                    cached=True,
-                    dropped=hit.dropped,
-                )
+            found = None if key is None else cache.lookup_entry(key, destination)
+            if found is not None:
+                if index is not None and key is not None:
+                    index.record(function, analysis, key, sources, found[1])
+                return _from_cache(function, found[0], resolution, tuple(warnings))
         environment, fitted = fitter.fit(site.environment, resolution)
         contents = collect_contents(
             function, analysis.scan, resolution, environment, site.root, memo
@@ -197,7 +207,9 @@ def _build_function(
         sizes = contents.bytes_by_owner()
         dropped = contents.dropped_by_pattern()
         if cache is not None and key is not None:
-            cache.store(key, bundle, sizes, late, dropped)
+            entry = cache.store(key, bundle, sizes, late, dropped)
+            if index is not None:
+                index.record(function, analysis, key, sources, entry)
     except BundlerError as error:
         problems = tuple(p.for_function(function.name) for p in error.problems)
         return FunctionBuild(
@@ -215,6 +227,25 @@ def _build_function(
         problems=tuple(p.for_function(function.name) for p in (*warnings, *late)),
         sizes=sizes,
         dropped=dropped,
+    )
+
+
+def _from_cache(
+    function: Function,
+    hit: CachedBuild,
+    resolution: Resolution,
+    warnings: tuple[Problem, ...],
+) -> FunctionBuild:
+    """The build of `function` that the cache holds, with the analysis's warnings."""
+    return FunctionBuild(
+        name=function.name,
+        function=function,
+        bundle=hit.bundle,
+        resolution=resolution,
+        problems=tuple(p.for_function(function.name) for p in (*warnings, *hit.warnings)),
+        sizes=hit.sizes,
+        cached=True,
+        dropped=hit.dropped,
     )
 
 

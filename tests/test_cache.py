@@ -13,8 +13,8 @@ from build_support import HEALTHY, PYPROJECT, make_environment, make_site, zips
 from click.testing import CliRunner
 from environment_support import write_editable, write_package
 
-from bundler import cache as function_cache
 from bundler.build import build, in_shard
+from bundler.cache import entries as function_cache
 from bundler.cli import main
 from bundler.results import BuildOptions
 

@@ -7,9 +7,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from bundler.analysis.file_scans import FileScans
 from bundler.analysis.imports import ImportSite as ImportSite  # where resolve and why find it
-from bundler.analysis.imports import file_imports
-from bundler.analysis.loaded_by_name import NameReader, NameUse
+from bundler.analysis.loaded_by_name import NameUse
 from bundler.errors import BundlerError, Problem, display_path
 from bundler.project.shippable import walk_files, within_site
 from bundler.project.source import SourceMemo
@@ -45,14 +45,18 @@ class Scan:
     named: tuple[NamedFirstParty, ...] = ()
 
 
-def scan_function(main_file: Path, roots: Sequence[Path], memo: SourceMemo | None = None) -> Scan:
+def scan_function(
+    main_file: Path, roots: Sequence[Path], memo: FileScans | SourceMemo | None = None
+) -> Scan:
     """Scan `main_file` and every module it imports from `roots` (first match wins).
 
     `roots` are the function's folder (`sys.path[0]` on Lambda) and the site root; `memo`
     holds the main file's tree when discovery parsed it already.
     Raises BundlerError with every unreadable or broken module found.
     """
-    scanner = _Scanner(tuple(roots), memo or SourceMemo())
+    if not isinstance(memo, FileScans):
+        memo = FileScans(roots[-1], memo or SourceMemo())
+    scanner = _Scanner(tuple(roots), memo)
     scanner.add(main_file, main_file.name)
     scanner.run()
     if scanner.errors:
@@ -69,7 +73,7 @@ def scan_function(main_file: Path, roots: Sequence[Path], memo: SourceMemo | Non
 
 
 class _Scanner:
-    def __init__(self, roots: tuple[Path, ...], memo: SourceMemo) -> None:
+    def __init__(self, roots: tuple[Path, ...], memo: FileScans) -> None:
         self.roots = roots
         self.memo = memo
         self.modules: dict[Path, Module] = {}
@@ -97,22 +101,20 @@ class _Scanner:
     def run(self) -> None:
         while self.queue:
             path, optional = self.queue.pop(0)
-            try:
-                parsed = self.memo.parse(path)
-            except BundlerError as error:
-                if error.problems[0] not in self.errors:
-                    self.errors.extend(error.problems)
+            found = self.memo.scan(path, _package_of(self.modules[path].arcname))
+            if found.errors:
+                if found.errors[0] not in self.errors:
+                    self.errors.extend(found.errors)
                 continue
-            self.warnings.extend(parsed.warnings)
-            reader = NameReader(path, _package_of(self.modules[path].arcname), self.warnings)
-            for site in file_imports(parsed, self.warnings, reader):
+            self.warnings.extend(found.warnings)
+            for site in found.sites:
                 if optional and not site.optional:
                     site = replace(site, optional=True)  # inside a module imported optionally
                 try:
                     self._follow(site, path)
                 except OSError as error:  # a folder on the way that cannot be searched
                     self.errors.append(self._unreadable(site, error))
-            for use in reader.uses:
+            for use in found.uses:
                 try:
                     if use.kind not in ("module", "resources") or not self._load(use):
                         self.loads.append(replace(use, optional=use.optional or optional))
@@ -120,12 +122,16 @@ class _Scanner:
                     site = ImportSite(module=use.name, file=use.file, line=use.line)
                     self.errors.append(self._unreadable(site, error))
 
+    def _module_files(self, root: Path, parts: list[str]) -> list[Path] | None:
+        """`_module_files`, asked once per build for each root and name."""
+        return self.memo.module_files(root, tuple(parts), lambda: _module_files(root, parts))
+
     def _load(self, use: NameUse) -> bool:
         """Follow a module or package that `use` names, when it is first-party (then True,
         also when the name is too loose to count: first-party code shadows the rest)."""
         parts = use.name.split(".")
         for root in self.roots:
-            files = _module_files(root, parts)
+            files = self._module_files(root, parts)
             if files is None:
                 continue
             named = len(files)  # leading parts that are modules
@@ -204,12 +210,12 @@ class _Scanner:
             return []
         parts = module.split(".")
         for root in self.roots:
-            if _module_files(root, parts) is None:
+            if self._module_files(root, parts) is None:
                 continue
             folder = root.joinpath(*parts)
             if not _is_dir(folder) or _is_file(folder / "__init__.py"):
                 return []  # a regular package: its names are attributes
-            return [n for n in names if n != "*" and _module_files(folder, [n]) is None]
+            return [n for n in names if n != "*" and self._module_files(folder, [n]) is None]
         return []
 
     def _absolute(self, site: ImportSite, path: Path) -> str | None:
@@ -251,12 +257,12 @@ class _Scanner:
         """
         parts = module.split(".")
         for root in self.roots:
-            files = _module_files(root, parts)
+            files = self._module_files(root, parts)
             if files is None:
                 continue
             package = root.joinpath(*parts)
             for name in names:
-                extra = _module_files(package, [name]) if _is_dir(package) else None
+                extra = self._module_files(package, [name]) if _is_dir(package) else None
                 files += extra or []
             return [(f, f.relative_to(root).as_posix()) for f in files]
         return None

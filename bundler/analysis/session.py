@@ -3,10 +3,12 @@ scanned and resolved without writing anything."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from bundler.analysis.file_scans import FileScans
 from bundler.analysis.library_imports import LibraryIndex
 from bundler.analysis.resolve import Declarations, Resolution, resolve_function
 from bundler.analysis.roles import project_roots
@@ -41,6 +43,8 @@ class Site:
     sources: SourceMemo = field(default_factory=SourceMemo, compare=False, repr=False)
     # the installed libraries' own imports, read once per build (issue 10)
     libraries: LibraryIndex | None = field(default=None, compare=False, repr=False)
+    # each first-party file's imports, read once per build whichever functions reach it
+    scans: FileScans | None = field(default=None, compare=False, repr=False)
 
     @classmethod
     def open(
@@ -53,11 +57,13 @@ class Site:
         arch: str | None = None,
         *,
         every_library_import: bool = False,
+        cache_dir: Path | None = None,
     ) -> Site:
         """Read the site's settings, index the environment and discover the functions.
 
         `every_library_import`: read the guarded and lazy imports of libraries too (for
-        `bundle why`); a build needs only their top-level ones.
+        `bundle why`); a build needs only their top-level ones. `cache_dir`: where what
+        discovery read from each main file is kept between builds.
 
         Raises UsageError (bad layout or settings) or EnvironmentProblem (bad `--python`).
         """
@@ -89,7 +95,7 @@ class Site:
         same_minor = interpreter.version[:2] == target.python
         patch = interpreter.version[2] if same_minor else 0
         environment = Environment.from_interpreter(interpreter, replace(target, patch=patch))
-        sources = SourceMemo()
+        sources = SourceMemo(_discovery_file(cache_dir, directory))
         declarations = Declarations.from_config(config, environment)
         return cls(
             root=root,
@@ -103,6 +109,7 @@ class Site:
             project_roots=project_roots(root, declarations.project, environment),
             sources=sources,
             libraries=LibraryIndex(environment, complete=every_library_import),
+            scans=FileScans(root, sources),
         )
 
     @property
@@ -118,6 +125,14 @@ class Site:
     def function(self, name: str) -> Function | None:
         """The discovered function called `name`, or None."""
         return next((f for f in self.discovery.functions if f.name == name), None)
+
+
+def _discovery_file(cache_dir: Path | None, functions: Path) -> Path | None:
+    """Where what discovery read from the main files under `functions` is kept."""
+    if cache_dir is None:
+        return None
+    name = hashlib.sha256(str(functions.absolute()).encode()).hexdigest()[:16]
+    return cache_dir / "sources" / f"discovery-{name}.json"
 
 
 def _functions_folder(root: Path, config: SiteConfig, argument: Path | None) -> Path:
@@ -158,7 +173,7 @@ class Analysis:
 def analyse_function(site: Site, function: Function) -> Analysis:
     """Scan and resolve `function`; raises BundlerError with every problem found."""
     roots = [function.folder, site.root, *site.project_roots]
-    scan = scan_function(function.main_file, roots, site.sources)
+    scan = scan_function(function.main_file, roots, site.scans or site.sources)
     try:
         resolution = resolve_function(
             scan,

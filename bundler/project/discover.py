@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -118,13 +119,15 @@ def discover_functions(
     warnings: list[Problem] = []
     for name in sorted(candidates):
         try:
-            function, parsed, notes = _read_function(name, candidates[name], directory, config)
+            function, parsed, notes = _read_function(
+                name, candidates[name], directory, config, memo
+            )
         except BundlerError as error:
             failures[name] = tuple(p.for_function(name) for p in error.problems)
             continue
         functions.append(function)
         warnings += (p.for_function(name) for p in notes)
-        if memo is not None:
+        if memo is not None and parsed is not None:
             memo.keep(parsed)  # the scan takes it: each main file is parsed once
     unknown = sorted(set(config.functions) - set(candidates))
     warnings += (
@@ -185,8 +188,12 @@ def _candidates(directory: Path) -> Iterator[tuple[str, Path | Problem]]:
 
 
 def _read_function(
-    name: str, sources: list[Path | Problem], directory: Path, config: SiteConfig
-) -> tuple[Function, ParsedSource, list[Problem]]:
+    name: str,
+    sources: list[Path | Problem],
+    directory: Path,
+    config: SiteConfig,
+    memo: SourceMemo | None = None,
+) -> tuple[Function, ParsedSource | None, list[Problem]]:
     unreadable = [s for s in sources if isinstance(s, Problem)]
     if unreadable:
         raise BundlerError(*unreadable)
@@ -206,10 +213,17 @@ def _read_function(
             file=main_file,
             hint="rename the file or folder; Netlify refuses other names at deploy time",
         )
-    parsed = parse_source(main_file)
-    bound = top_level_bindings(parsed, ("handler", "config"))
-    handler_line = _handler_line(bound["handler"], main_file)
-    in_source, line, found = read_config(bound["config"], main_file)
+    parsed: ParsedSource | None = None
+    recalled = _recall(memo, main_file)
+    if recalled is not None:
+        handler_line, in_source, line, found = recalled
+    else:
+        parsed = parse_source(main_file)
+        bound = top_level_bindings(parsed, ("handler", "config"))
+        handler_line = _handler_line(bound["handler"], main_file)
+        in_source, line, found = read_config(bound["config"], main_file)
+        if memo is not None:
+            memo.remember(main_file, parsed.signature, _saved(handler_line, in_source, line, found))
     settings = config.settings_for(name)
     schedule = choose_schedule(in_source, line, settings, main_file)
     trigger = _trigger(name)
@@ -235,6 +249,45 @@ def _read_function(
         excluded_routes=excluded,
     )
     return function, parsed, found
+
+
+def _saved(
+    handler_line: int, in_source: dict[str, Any], line: int | None, found: list[Problem]
+) -> list[Any]:
+    """What discovery read from a main file, as JSON (the `config` literal as its repr,
+    which `ast.literal_eval` reads back exactly)."""
+    notes = [[p.message, p.file is not None, p.line, p.hint, p.severity] for p in found]
+    return [handler_line, repr(in_source), line, notes]
+
+
+def _recall(
+    memo: SourceMemo | None, path: Path
+) -> tuple[int, dict[str, Any], int | None, list[Problem]] | None:
+    """What discovery read from `path` last time, when the file is unchanged since."""
+    saved = memo.recall(path) if memo is not None else None
+    if saved is None:
+        return None
+    try:
+        handler_line, written, line, notes = saved
+        in_source = ast.literal_eval(written)
+        found = [
+            Problem(
+                str(m),
+                file=path if mine else None,
+                line=n,
+                hint=None if h is None else str(h),
+                severity=s,
+            )
+            for m, mine, n, h, s in notes
+            if s in ("error", "warning") and (n is None or isinstance(n, int))
+        ]
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return None  # not one of ours: the file is parsed
+    if not isinstance(handler_line, int) or not isinstance(in_source, dict):
+        return None
+    if line is not None and not isinstance(line, int):
+        return None
+    return handler_line, in_source, line, found
 
 
 def _trigger(name: str) -> str | None:

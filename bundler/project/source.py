@@ -7,16 +7,20 @@ tree in the build's `SourceMemo`, and the scan takes it from there.
 from __future__ import annotations
 
 import ast
+import contextlib
 import gc
 import io
+import json
 import os
 import threading
 import tokenize
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from bundler.errors import BundlerError, Problem
+from bundler.files import open_regular, write_atomically
 
 TOO_DEEP = "too deeply nested for Python to compile"
 TOO_DEEP_HINT = (
@@ -28,6 +32,8 @@ _NESTING_LIMITS = ("too many nested parentheses", "too many levels of indentatio
 # `warnings.catch_warnings` swaps process-wide state: builds parse on a thread pool, so one
 # parse at a time records its warnings (the parser holds the GIL anyway: nothing is lost)
 _PARSING = threading.Lock()
+_SAVED_FORMAT = 1
+_SAVED_LIMIT = 256 * 2**20  # bytes: 2,000 functions take well under a MB
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -52,8 +58,45 @@ class SourceMemo:
     and the scan takes it (then it is gone, so memory does not grow with the site). Keyed
     by path and the file's stat: a file changed in between is parsed again."""
 
-    def __init__(self) -> None:
-        self._kept: dict[tuple[Path, tuple[int, ...]], ParsedSource] = {}
+    def __init__(self, saved: Path | None = None) -> None:
+        self._kept: dict[Path, ParsedSource] = {}
+        # what discovery read from each main file, by its stat: kept at `saved` between
+        # builds, so an unchanged function is not parsed to be discovered
+        self.saved = saved
+        self._read: dict[str, list[Any]] = {}
+        self._used: dict[str, list[Any]] = {}
+        if saved is not None:
+            with contextlib.suppress(OSError, ValueError, TypeError, RecursionError):
+                with open_regular(saved, follow_symlinks=False) as stream:
+                    document = json.loads(stream.read(_SAVED_LIMIT))
+                if isinstance(document, dict) and document.get("format") == _SAVED_FORMAT:
+                    self._read = dict(document["files"])
+
+    def recall(self, path: Path) -> Any:
+        """The value `remember` kept for `path` while it has the same stat, else None."""
+        signature = file_signature(path)
+        known = self._read.get(str(path))
+        if not signature or not isinstance(known, list) or len(known) != 2:
+            return None
+        if known[0] != list(signature):
+            return None
+        self._used[str(path)] = known
+        return known[1]
+
+    def remember(self, path: Path, signature: tuple[int, ...], value: Any) -> None:
+        """Keep `value` (JSON) for `path` as it was at `signature`."""
+        if signature:
+            self._used[str(path)] = [list(signature), value]
+
+    def save(self) -> None:
+        """Write what was recalled or remembered this build (and nothing else)."""
+        if self.saved is None or self._used == self._read:
+            return
+        body = {"format": _SAVED_FORMAT, "files": dict(sorted(self._used.items()))}
+        with contextlib.suppress(OSError):  # only time is lost: the next build parses
+            self.saved.parent.mkdir(parents=True, exist_ok=True)
+            with write_atomically(self.saved, ".tmp-", mode=None) as pending:
+                pending.stream.write(json.dumps(body, separators=(",", ":")).encode())
 
     def __len__(self) -> int:
         """How many parsed files are waiting for their scan."""
@@ -61,12 +104,18 @@ class SourceMemo:
 
     def keep(self, parsed: ParsedSource) -> None:
         """Hold `parsed` for the next `parse` of its file."""
-        self._kept[parsed.path, parsed.signature] = parsed
+        self._kept[parsed.path] = parsed
+
+    def forget(self, path: Path) -> None:
+        """Drop the tree kept for `path`: its scan came from elsewhere."""
+        self._kept.pop(path, None)
 
     def parse(self, path: Path) -> ParsedSource:
         """`path` parsed: the kept tree when the file is unchanged, else parsed now."""
-        found = self._kept.pop((path, _signature(path)), None)  # atomic under threads
-        return found if found is not None else parse_source(path)
+        found = self._kept.pop(path, None)  # atomic under threads
+        if found is not None and found.signature == file_signature(path):
+            return found
+        return parse_source(path)
 
 
 def child_statements(node: ast.stmt) -> list[ast.stmt]:
@@ -83,7 +132,9 @@ def child_statements(node: ast.stmt) -> list[ast.stmt]:
     ]
 
 
-def _signature(path: Path) -> tuple[int, ...]:
+def file_signature(path: Path) -> tuple[int, ...]:
+    """`path`'s identity and times (empty when it cannot be stat'ed): equal signatures
+    mean an unchanged file."""
     try:
         found = os.stat(path)
     except OSError:
@@ -93,7 +144,7 @@ def _signature(path: Path) -> tuple[int, ...]:
 
 def parse_source(path: Path) -> ParsedSource:
     """The syntax tree of `path`, never running it."""
-    signature = _signature(path)  # before reading: a change in between means parsing again
+    signature = file_signature(path)  # before reading: a change in between means parsing again
     text = read_source_text(path)
     if "\0" in text:
         raise BundlerError.of(

@@ -40,7 +40,16 @@ TEMPORARY = ".tmp-"  # the prefix of every temporary name in the cache
 STALE_AFTER = 24 * 3600  # seconds untouched after which a temporary name is a leftover
 LOCK_WAIT = 10.0  # seconds to wait for another build's exclusive moment to end
 # Where temporary names are made: folder -> how many levels of sub-folders to look in
-_SWEPT = {".": 0, "functions": 0, "libraries": 0, "wheels": 0, "targets": 1, "blobs": 3}
+_SWEPT = {
+    ".": 0,
+    "functions": 0,
+    "libraries": 0,
+    "sources": 0,
+    "sites": 0,
+    "wheels": 0,
+    "targets": 1,
+    "blobs": 3,
+}
 _HINT = (
     "give it free space and write permission, choose another with --cache-dir, "
     "or build with --no-cache"

@@ -21,6 +21,7 @@ import contextlib
 import hashlib
 import json
 import os
+import stat
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +34,8 @@ from bundler.errors import Problem
 from bundler.files import file_digest, file_sha256, open_regular
 from bundler.pack.contents import distribution_files
 from bundler.pack.packer import Bundle
+from bundler.project.discover import Function
+from bundler.project.source import file_signature
 from bundler.store.folder import (
     CacheFolder,
     remove_entry,
@@ -63,14 +66,13 @@ class BuildCache:
         self.folder = self.cache.path / "functions"
         self.options = list(options)
         self._records: dict[Path, str] = {}  # distribution digests, by dist-info path
+        self._files: dict[Path, tuple[tuple[int, ...], bytes]] = {}  # shared files once
 
-    def key(self, site: Site, analysis: Analysis, first_party: Iterable[Path]) -> str:
-        """The hash of everything that decides this function's zip."""
-        function = analysis.function
+    def head(self, site: Site, function: Function) -> list[object]:
+        """What decides `function`'s zip besides its files and distributions."""
         target = site.environment.target
-        digest = hashlib.sha256()
         settings = function.settings
-        head = [
+        return [
             CACHE_FORMAT,
             __version__,
             target.runtime,
@@ -83,19 +85,39 @@ class BuildCache:
             os.environ.get("SOURCE_DATE_EPOCH", ""),
             self.options,
         ]
+
+    def key(self, site: Site, analysis: Analysis, first_party: Iterable[Path]) -> str:
+        """The hash of everything that decides this function's zip."""
+        digest = hashlib.sha256()
+        head = self.head(site, analysis.function)
         digest.update(json.dumps(head).encode())
         for path in sorted(set(first_party)):
             digest.update(b"\0" + os.path.relpath(path, site.root).encode())
-            digest.update(_file_digest(path))
+            digest.update(self._first_party_digest(path))
         for resolved in analysis.resolution.distributions:
             distribution = site.environment.distributions[resolved.name]
             digest.update(f"\0{resolved.name}=={resolved.version}".encode())
-            digest.update(self._distribution_digest(distribution))
+            digest.update(self.distribution_digest(distribution))
         return digest.hexdigest()
+
+    def _first_party_digest(self, path: Path) -> bytes:
+        """`_file_digest`, once per build for a file many functions share."""
+        signature = file_signature(path)
+        known = self._files.get(path)
+        if known is not None and signature and known[0] == signature:
+            return known[1]
+        found = _file_digest(path)
+        self._files[path] = (signature, found)
+        return found
 
     def lookup(self, key: str, zip_path: Path) -> CachedBuild | None:
         """The earlier result for `key`, if the zip on disk still hashes to the one it
         describes; None otherwise (an entry of the wrong kind is removed)."""
+        found = self.lookup_entry(key, zip_path)
+        return None if found is None else found[0]
+
+    def lookup_entry(self, key: str, zip_path: Path) -> tuple[CachedBuild, dict[str, Any]] | None:
+        """`lookup`, with the entry it read (which `FunctionIndex` keeps)."""
         if not self.cache.usable:
             return None
         entry = self._read_entry(self.folder / f"{key}.json")
@@ -112,20 +134,35 @@ class BuildCache:
         if sha256 != entry["sha256"]:
             return None
         if not unchanged:  # the same bytes under a new identity (a copy): remember it
-            self._write(key, {**entry, "zipIdentity": _identity(found)})
-        bundle = Bundle(
-            path=zip_path,
-            sha256=sha256,
-            zipped=entry["zipped"],
-            unzipped=entry["unzipped"],
-            files=entry["files"],
-        )
-        warnings = tuple(
-            Problem(**{**w, "file": Path(w["file"]) if w["file"] else None})
-            for w in entry["warnings"]
-        )
-        dropped = {k: (v[0], v[1]) for k, v in entry["dropped"].items()}
-        return CachedBuild(bundle, dict(entry["sizes"]), warnings, dropped)
+            entry = {**entry, "zipIdentity": _identity(found)}
+            self._write(key, entry)
+        return cached_build(entry, zip_path), entry
+
+    def entry_identity(self, key: str) -> list[int] | None:
+        """The identity on disk of `key`'s entry file (None when it is not a file)."""
+        try:
+            found = os.lstat(self.folder / f"{key}.json")
+        except OSError:
+            return None
+        return _identity(found) if stat.S_ISREG(found.st_mode) else None
+
+    def unchanged_zip(
+        self, key: str, entry: Any, identity: Any, zip_path: Path
+    ) -> CachedBuild | None:
+        """The build `entry` (a copy of `key`'s entry, kept elsewhere) describes, when it
+        is well formed, `key`'s entry file has not been touched since the copy (it has
+        `identity`), and the zip on disk still has the identity the entry remembers; None
+        otherwise (then `lookup_entry` reads, checks and repairs)."""
+        if not self.cache.usable or not _well_formed(entry):
+            return None
+        try:
+            if identity is None or self.entry_identity(key) != identity:
+                return None
+            if entry.get("zipIdentity") != _identity(zip_path.stat()):
+                return None  # moved, copied or gone: `lookup_entry` hashes it
+        except OSError:
+            return None
+        return cached_build(entry, zip_path)
 
     def store(
         self,
@@ -134,13 +171,14 @@ class BuildCache:
         sizes: Mapping[str, int],
         warnings: Iterable[Problem],
         dropped: Mapping[str, tuple[int, int]] | None = None,
-    ) -> None:
-        """Remember a build; written atomically, so concurrent builds never read half.
+    ) -> dict[str, Any] | None:
+        """Remember a build (and return its entry); written atomically, so concurrent
+        builds never read half.
 
         The cache only saves time: when it cannot be written, it is given up (one warning
         for the build, see `CacheFolder`)."""
         if not self.cache.usable:
-            return
+            return None
         body: dict[str, Any] = {
             "format": CACHE_FORMAT,
             "sha256": bundle.sha256,
@@ -148,12 +186,13 @@ class BuildCache:
             "unzipped": bundle.unzipped,
             "files": bundle.files,
             "sizes": dict(sorted(sizes.items())),
-            "warnings": [_problem_json(w) for w in warnings],
+            "warnings": [problem_json(w) for w in warnings],
             "dropped": {k: list(v) for k, v in sorted((dropped or {}).items())},
         }
         with contextlib.suppress(OSError):  # without it, the next lookup hashes the zip
             body["zipIdentity"] = _identity(bundle.path.stat())
         self._write(key, body)
+        return body
 
     def _write(self, key: str, body: Mapping[str, Any]) -> None:
         """Write one entry atomically, with a hash of its own."""
@@ -194,7 +233,7 @@ class BuildCache:
             return None
         return body  # type: ignore[no-any-return]
 
-    def _distribution_digest(self, distribution: Distribution) -> bytes:
+    def distribution_digest(self, distribution: Distribution) -> bytes:
         """Its RECORD, and each shipped file's size, time and mode: a file edited after
         installation, or an editable install's source, must ship as it is now. Once per
         distribution per run."""
@@ -210,6 +249,20 @@ class BuildCache:
             found = digest.hexdigest()
             self._records[distribution.location] = found
         return found.encode()
+
+
+def cached_build(entry: Mapping[str, Any], zip_path: Path) -> CachedBuild:
+    """The build a well-formed entry describes, its zip at `zip_path`."""
+    bundle = Bundle(
+        path=zip_path,
+        sha256=entry["sha256"],
+        zipped=entry["zipped"],
+        unzipped=entry["unzipped"],
+        files=entry["files"],
+    )
+    warnings = tuple(problem_from_json(w) for w in entry["warnings"])
+    dropped = {k: (v[0], v[1]) for k, v in entry["dropped"].items()}
+    return CachedBuild(bundle, dict(entry["sizes"]), warnings, dropped)
 
 
 def _well_formed(body: Any) -> bool:
@@ -241,7 +294,15 @@ def _identity(found: os.stat_result) -> list[int]:
     return [found.st_size, found.st_mtime_ns, found.st_ctime_ns, found.st_ino, found.st_dev]
 
 
-def _problem_json(problem: Problem) -> dict[str, Any]:
+def problem_from_json(data: Mapping[str, Any]) -> Problem:
+    """A problem `problem_json` wrote."""
+    if not isinstance(data, dict) or set(data) != _PROBLEM_FIELDS:
+        raise ValueError("not a problem")
+    return Problem(**{**data, "file": Path(data["file"]) if data["file"] else None})
+
+
+def problem_json(problem: Problem) -> dict[str, Any]:
+    """`problem` as JSON, for the cache."""
     return {
         "message": problem.message,
         "file": str(problem.file) if problem.file else None,
@@ -255,11 +316,11 @@ def _problem_json(problem: Problem) -> dict[str, Any]:
 def _file_digest(path: Path) -> bytes:
     """A first-party file: its content (by size and time when large) and its mode."""
     try:
-        stat = path.stat()
-        mode = f":{stat.st_mode & 0o111:o}".encode()  # the zip keeps the executable bit
-        if stat.st_size <= _SMALL:
+        found = path.stat()
+        mode = f":{found.st_mode & 0o111:o}".encode()  # the zip keeps the executable bit
+        if found.st_size <= _SMALL:
             return file_digest(path)[0] + mode
-        return f"{stat.st_size}:{stat.st_mtime_ns}:{stat.st_ino}".encode() + mode
+        return f"{found.st_size}:{found.st_mtime_ns}:{found.st_ino}".encode() + mode
     except OSError:
         return b"missing"
 

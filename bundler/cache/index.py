@@ -1,0 +1,224 @@
+"""A no-change rebuild that does not scan: each function's inputs, fingerprinted by stat.
+
+The function cache's key (`BuildCache.key`) needs the function's analysis: its imports
+scanned and resolved. The index remembers, per function of a site, what its last build
+read: its first-party files, the folders where an import was looked up (a file added there
+could shadow one), the distributions it ships, and the site's settings and environment as
+parsed. When none of them changed (the same stat for every file and folder, the same
+digest for every distribution), the last key still holds and the function's entry is used
+without reading its code; anything else, and the function is analysed as usual. One file
+per site, read once per build and written when something changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from bundler import __version__
+from bundler.analysis.resolve import Resolution, Resolved
+from bundler.analysis.roles import Role
+from bundler.analysis.session import Analysis, Site
+from bundler.cache.entries import BuildCache, CachedBuild, problem_from_json, problem_json
+from bundler.errors import Problem
+from bundler.files import open_regular
+from bundler.project.discover import Function
+from bundler.project.source import file_signature
+from bundler.store.folder import write_entry
+
+INDEX_FORMAT = 1
+_INDEX_LIMIT = 256 * 1024 * 1024  # bytes: 2,000 functions take a few MB
+
+
+class FunctionIndex:
+    """What each function's last build depended on, for one site and one build."""
+
+    def __init__(self, cache: BuildCache, site: Site) -> None:
+        self.cache = cache
+        self.site = site
+        name = hashlib.sha256(str(site.root).encode()).hexdigest()[:16]
+        self.path = cache.cache.path / "sites" / f"{name}.json"
+        self._site = _site_fingerprint(site, cache.options)
+        self._lock = threading.Lock()
+        self._signatures: dict[str, list[int]] = {}  # stat once per build, shared files once
+        self._records: dict[str, Any] = {}
+        self._changed = False
+        self._read()
+
+    def lookup(
+        self, function: Function, zip_path: Path
+    ) -> tuple[CachedBuild, Resolution, tuple[Problem, ...]] | None:
+        """The cached build of `function` when nothing it read has changed since."""
+        record = self._records.get(function.name)
+        if not isinstance(record, dict):
+            return None
+        try:
+            if record["quick"] != self._quick(function, record):
+                return None
+            hit = self.cache.unchanged_zip(
+                record["key"], record["entry"], record["entryIdentity"], zip_path
+            )
+            if hit is None:
+                return None
+            resolution = _resolution_from_json(record["resolution"])
+            warnings = tuple(problem_from_json(w) for w in record["warnings"])
+        except (KeyError, TypeError, ValueError, AttributeError):
+            return None  # not one of ours: the function is analysed
+        return hit, resolution, warnings
+
+    def record(
+        self,
+        function: Function,
+        analysis: Analysis,
+        key: str,
+        files: Iterable[Path],
+        entry: Mapping[str, Any] | None,
+    ) -> None:
+        """Remember what `function`'s build with `key` read, and its cache `entry`."""
+        if entry is None:
+            return
+        site = self.site
+        sources = sorted({str(p) for p in files})
+        folders = {function.folder, site.root, *site.project_roots}
+        folders.update(Path(p).parent for p in sources)
+        record: dict[str, Any] = {
+            "key": key,
+            "entry": entry,
+            "entryIdentity": self.cache.entry_identity(key),
+            "files": sources,
+            "folders": sorted(str(f) for f in folders),
+            "distributions": [d.name for d in analysis.resolution.distributions],
+            "resolution": _resolution_json(analysis.resolution),
+            "warnings": [problem_json(w) for w in analysis.warnings],
+        }
+        try:
+            record["quick"] = self._quick(function, record)
+        except (KeyError, OSError):
+            return
+        with self._lock:
+            if self._records.get(function.name) != record:
+                self._records[function.name] = record
+                self._changed = True
+
+    def close(self, names: Iterable[str]) -> None:
+        """Write the index, keeping the functions in `names` (those this build saw)."""
+        keep = set(names)
+        with self._lock:
+            records = {n: r for n, r in sorted(self._records.items()) if n in keep}
+            if not self._changed and len(records) == len(self._records):
+                return
+            body = {"format": INDEX_FORMAT, "site": self._site, "functions": records}
+        if not self.cache.cache.usable:
+            return
+        text = json.dumps(body, sort_keys=True, separators=(",", ":"))
+        try:
+            self.cache.cache.make_folder(self.path.parent)
+            with write_entry(self.path, mode=None) as pending:
+                pending.stream.write(text.encode("utf-8"))
+        except OSError as error:
+            self.cache.cache.fail(error, self.path)
+
+    def _read(self) -> None:
+        if not self.cache.cache.usable:
+            return
+        try:
+            with open_regular(self.path, follow_symlinks=False) as stream:
+                document = json.loads(stream.read(_INDEX_LIMIT))
+            if document.get("format") != INDEX_FORMAT or document.get("site") != self._site:
+                return  # another version, or the settings or environment changed
+            if isinstance(document["functions"], dict):
+                self._records = document["functions"]
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError):
+            return
+
+    def _quick(self, function: Function, record: Mapping[str, Any]) -> str:
+        """The digest of what `record` says the function read, as it is now."""
+        digest = hashlib.sha256()
+        head = [self.cache.head(self.site, function), record["key"]]
+        digest.update(json.dumps(head).encode())
+        for path in (function.main_file, *record["files"], *record["folders"]):
+            digest.update(f"\0{path}\0{self._signature(str(path))}".encode())
+        environment = self.site.environment
+        for name in record["distributions"]:
+            distribution = environment.distributions[name]
+            digest.update(f"\0{name}=={distribution.version}\0".encode())
+            digest.update(self.cache.distribution_digest(distribution))
+        return digest.hexdigest()
+
+    def _signature(self, path: str) -> list[int]:
+        found = self._signatures.get(path)
+        if found is None:
+            found = list(file_signature(Path(path)))
+            self._signatures[path] = found
+        return found
+
+
+def _site_fingerprint(site: Site, options: list[object]) -> str:
+    """The site's settings as parsed and its environment's distributions and folders:
+    when any changes, every function is analysed again."""
+    environment = site.environment
+    interpreter = environment.interpreter
+    folders = [[str(p), list(file_signature(p))] for p in interpreter.site_packages]
+    parts = [
+        __version__,
+        repr(site.config),
+        str(interpreter.executable),
+        folders,
+        sorted((n, d.version, str(d.location)) for n, d in environment.distributions.items()),
+        [str(p) for p in site.project_roots],
+        options,
+    ]
+    return hashlib.sha256(json.dumps(parts, default=str).encode()).hexdigest()
+
+
+def _resolution_json(resolution: Resolution) -> dict[str, Any]:
+    """What a build reports of a resolution: the distributions and what was left out."""
+    return {
+        "distributions": [
+            [
+                d.name,
+                d.version,
+                list(d.extras),
+                list(d.chain),
+                d.role.kind,
+                d.role.source,
+                d.role.group,
+            ]
+            for d in resolution.distributions
+        ],
+        "leftOut": dict(resolution.left_out),
+        "named": dict(resolution.named),
+    }
+
+
+def _resolution_from_json(data: Mapping[str, Any]) -> Resolution:
+    distributions = tuple(
+        Resolved(
+            name=str(name),
+            version=str(version),
+            extras=tuple(map(str, extras)),
+            chain=tuple(map(str, chain)),
+            role=Role(_role_kind(kind), str(source), None if group is None else str(group)),
+        )
+        for name, version, extras, chain, kind, source, group in data["distributions"]
+    )
+    left_out = {str(k): str(v) for k, v in data["leftOut"].items()}
+    named = {str(k): str(v) for k, v in data["named"].items()}
+    return Resolution(
+        distributions=distributions,
+        imports={},
+        edges=(),
+        left_out=left_out,
+        warnings=(),
+        named=named,
+    )
+
+
+def _role_kind(value: object) -> Any:
+    if value not in ("runtime", "extra", "dev", "project", "undeclared"):
+        raise ValueError("not a role")
+    return value

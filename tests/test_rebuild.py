@@ -1,0 +1,217 @@
+"""Rebuilds that do not grow with the site: each first-party file scanned once per build and
+kept by content, unchanged functions found by stat without being analysed, and every
+change that must rebuild a function still does."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from build_support import PYPROJECT, make_site, zips
+
+from bundler.analysis import file_scans
+from bundler.build import build
+from bundler.project import discover
+from bundler.results import BuildOptions, BuildResult
+
+SHARED = """\
+import json
+
+from lib.deep import depth
+
+
+def shared(name):
+    return json.dumps({"name": name, "depth": depth()})
+"""
+
+# Three functions over one shared first-party library, and one that does not use it.
+SITE = {
+    "one.py": "from lib.shared import shared\n\ndef handler(event, context):\n"
+    "    return shared('one')\n",
+    "two.py": "from lib.shared import shared\n\ndef handler(event, context):\n"
+    "    return shared('two')\n",
+    "three/three.py": "import tinydist\nfrom lib.shared import shared\n\n"
+    "def handler(event, context):\n    return shared(str(tinydist.VALUE))\n",
+    "alone.py": "import tinydist\n\ndef handler(event, context):\n    return tinydist.VALUE\n",
+}
+LIB = {
+    "lib/__init__.py": "",
+    "lib/shared.py": SHARED,
+    "lib/deep.py": "def depth():\n    return 2\n",
+}
+
+
+class Parses:
+    """Which files discovery parsed (`files`) and the scan read (`walks`): the real
+    functions still run, only counted."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.files: list[Path] = []
+        self.walks: list[Path] = []
+        scan, parse = file_scans.FileScans._read, discover.parse_source
+
+        def counted_scan(scans: file_scans.FileScans, path: Path, package: str) -> object:
+            self.walks.append(path)
+            return scan(scans, path, package)
+
+        def counted_parse(path: Path) -> object:
+            self.files.append(path)
+            return parse(path)
+
+        monkeypatch.setattr(file_scans.FileScans, "_read", counted_scan)
+        monkeypatch.setattr(discover, "parse_source", counted_parse)
+
+    def reset(self) -> None:
+        self.files.clear()
+        self.walks.clear()
+
+    def names(self, root: Path) -> list[str]:
+        return sorted(p.relative_to(root).as_posix() for p in self.walks)
+
+
+def cached(result: BuildResult) -> dict[str, bool]:
+    return {b.name: b.cached for b in result.builds}
+
+
+def member(bundle: Path, name: str) -> str:
+    with zipfile.ZipFile(bundle) as opened:
+        return opened.read(name).decode()
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Path:
+    return make_site(tmp_path / "site", SITE, PYPROJECT, extra=LIB)
+
+
+def test_a_shared_library_is_scanned_once_per_build(
+    python: Path, site: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    parses = Parses(monkeypatch)
+    result = build(site, python=python)
+    assert result.ok
+    walked = parses.names(site)
+    assert sorted(set(walked)) == walked  # not one file twice, however many reach it
+    assert walked == [
+        "lib/__init__.py",
+        "lib/deep.py",
+        "lib/shared.py",
+        "netlify/functions/alone.py",
+        "netlify/functions/one.py",
+        "netlify/functions/three/three.py",
+        "netlify/functions/two.py",
+    ]
+
+
+def test_a_no_change_rebuild_reads_no_source_and_writes_the_same_bytes(
+    python: Path, site: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = build(site, python=python)
+    before = zips(first.out)
+    parses = Parses(monkeypatch)
+    again = build(site, python=python)
+    assert parses.files == [] and parses.walks == []  # neither discovery nor the scan
+    assert all(cached(again).values())
+    assert zips(again.out) == before
+    fresh = build(site, python=python, out=Path("fresh"), options=BuildOptions(use_cache=False))
+    assert zips(fresh.out) == before  # the manifest too: the same as a build from nothing
+    assert [b.problems for b in again.builds] == [b.problems for b in first.builds]
+
+
+def test_a_fresh_checkout_with_a_restored_cache_parses_only_to_discover(
+    python: Path, site: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What a CI job sees: the same bytes at new inodes and times, the cache restored."""
+    build(site, python=python)
+    moved = tmp_path / "checkout"
+    shutil.copytree(site, moved)  # new inodes, new change times
+    shutil.rmtree(moved / "dist")
+    parses = Parses(monkeypatch)
+    result = build(moved, python=python)
+    assert result.ok
+    assert parses.walks == []  # every file's imports came from the cache, by content
+    assert zips(result.out) == zips(site / "dist" / "functions")
+
+
+def edit_shared(site: Path) -> None:
+    path = site / "lib" / "deep.py"
+    path.write_text("def depth():\n    return 3\n")
+
+
+def shadow_a_distribution(site: Path) -> None:
+    # a module beside three.py now answers `import tinydist` (first-party shadows)
+    (site / "netlify" / "functions" / "three" / "tinydist.py").write_text("VALUE = 7\n")
+
+
+def edit_a_distribution(site: Path) -> None:
+    installed = Path(os.environ["TINYDIST_FILE"])
+    installed.write_text(installed.read_text().replace("42", "43"))
+
+
+def add_a_site_module(site: Path) -> None:
+    # a top-level `json.py` in the site root shadows the standard library's for everyone
+    (site / "json.py").write_text("def dumps(value):\n    return 'mine'\n")
+
+
+def set_source_date_epoch(site: Path) -> None:
+    os.environ["SOURCE_DATE_EPOCH"] = "1700000000"  # the test's monkeypatch restores it
+
+
+CHANGES: dict[str, tuple[Callable[[Path], None], set[str]]] = {
+    "a shared module": (edit_shared, {"one", "two", "three"}),
+    "a module shadows a distribution": (shadow_a_distribution, {"three"}),
+    "an installed distribution's file": (edit_a_distribution, {"three", "alone"}),
+    "a new top-level module": (add_a_site_module, {"one", "two", "three"}),
+    "SOURCE_DATE_EPOCH": (set_source_date_epoch, {"one", "two", "three", "alone"}),
+}
+
+
+@pytest.mark.parametrize("change", sorted(CHANGES))
+def test_each_change_rebuilds_exactly_the_functions_it_touches(
+    tmp_path: Path, site: Path, change: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from build_support import make_environment
+
+    python = make_environment(tmp_path / "environment")  # its own: one test edits it
+    installed = next((python.parent.parent / "lib").glob("python3*/site-packages/tinydist.py"))
+    monkeypatch.setenv("TINYDIST_FILE", str(installed))
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1600000000")  # restored after the test
+    build(site, python=python)
+    build(site, python=python)  # the second build records the stat of what each read
+    apply, touched = CHANGES[change]
+    apply(site)
+    again = build(site, python=python)
+    assert again.ok, [p.message for b in again.builds for p in b.problems]
+    assert {n for n, hit in cached(again).items() if not hit} == touched
+    fresh = build(site, python=python, out=Path("fresh"), options=BuildOptions(use_cache=False))
+    assert zips(again.out) == zips(fresh.out)  # what changed is in the zips, nothing stale
+
+
+def test_a_main_file_that_loses_its_handler_fails_on_the_next_build(
+    python: Path, site: Path
+) -> None:
+    build(site, python=python)
+    build(site, python=python)
+    (site / "netlify" / "functions" / "two.py").write_text("from lib.shared import shared\n")
+    again = build(site, python=python)
+    assert cached(again) == {"alone": True, "one": True, "three": True, "two": False}
+    assert [p.message for p in next(b for b in again.builds if b.name == "two").problems] == [
+        "no top-level `handler` defined"
+    ]
+    assert not (again.out / "two.zip").exists()
+
+
+def test_a_damaged_scan_cache_is_parsed_again(
+    python: Path, site: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = build(site, python=python)
+    cache = site / ".bundle-cache" / "sources" / "first-party.json"
+    cache.write_text('{"format": 1, "generation": 0, "stats": {}, "scans": {"x": [0, [[')
+    shutil.rmtree(site / ".bundle-cache" / "sites")  # no index: every function is scanned
+    parses = Parses(monkeypatch)
+    again = build(site, python=python)
+    assert len(parses.walks) == 7  # parsed again, not trusted
+    assert zips(again.out) == zips(first.out)
