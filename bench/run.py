@@ -155,6 +155,15 @@ def make_shape(work: Path, shape: str) -> tuple[str, workload.Site]:
     raise SystemExit(f"unknown shape {shape!r}: a number of functions, or one of {sorted(NAMED)}")
 
 
+def tool_name(tool: Path, tools: list[Path]) -> str:
+    """`bundle`, or where it is installed when several tools share that name: the folder
+    holding the virtualenv (`.venv/bin/bundle` of a checkout: the checkout's name)."""
+    if sum(t.name == tool.name for t in tools) == 1:
+        return tool.name
+    venv = tool.parent.parent
+    return venv.parent.name if venv.name.startswith(".") else venv.name
+
+
 HEADER = [
     "shape",
     "tool",
@@ -181,7 +190,7 @@ def measure_shape(
     size = len(site.functions)
     measured = {}
     for tool in tools:
-        print(f"{label}: {tool.name} x{args.repeat} ...", file=sys.stderr)
+        print(f"{label}: {tool_name(tool, tools)} x{args.repeat} ...", file=sys.stderr)
         measured[tool] = measure_tool(site, env, tool, args.repeat, args.jobs)
     files = workload.union_files(site, site.root / "dist" / "functions", env)
     floor = statistics.median(
@@ -212,7 +221,7 @@ def measure_shape(
         rows.append(
             [
                 label,
-                tool.name,
+                tool_name(tool, tools),
                 f"{len(files):,} / {sum(f.stat().st_size for f in files) / 2**20:.0f} MiB",
                 f"{zipped / 2**20:.0f} MiB",
                 fmt(floor),

@@ -75,6 +75,7 @@ def generate_shared_lib(
     rng = random.Random(seed)
     lib = root / "lib"
     written: list[tuple[str, str]] = []  # (layer, module) in order: imports only look back
+    uses: dict[str, tuple[list[str], list[str]]] = {}  # module -> (distributions, modules)
     per_layer = modules // len(LAYERS)
     lib.mkdir()
     (lib / "__init__.py").write_text('"""The site\'s shared library."""\n')
@@ -90,7 +91,7 @@ def generate_shared_lib(
             name = f"{layer}_{index:02d}"
             left = modules - len(written)
             target = remaining if left == 1 else remaining // left
-            text = _library_module(rng, layer, name, written, target)
+            text, uses[name] = _library_module(rng, layer, name, written, target)
             (package / f"{name}.py").write_text(text)
             remaining -= text.count("\n")
             written.append((layer, name))
@@ -99,7 +100,7 @@ def generate_shared_lib(
     for index in range(count):
         name = f"fn_{index:02d}"
         chosen = sorted(rng.sample(api, rng.randint(2, 3)))
-        functions[name] = ()
+        functions[name] = _distributions(chosen, uses)  # what SAM-like installs
         body = [
             "import json",
             "",
@@ -116,8 +117,9 @@ def generate_shared_lib(
 
 def _library_module(
     rng: random.Random, layer: str, name: str, written: list[tuple[str, str]], target: int
-) -> str:
-    """One module of `lib/` of exactly `target` lines (at least its header's)."""
+) -> tuple[str, tuple[list[str], list[str]]]:
+    """One module of `lib/` of exactly `target` lines (at least its header's), and the
+    distributions and `lib` modules it imports."""
     imports = sorted(rng.sample(STDLIB, 3))
     dists = sorted(rng.sample(LIB_DISTS, rng.randint(0, 2)))
     earlier = rng.sample(written, min(len(written), rng.randint(2, 4)))
@@ -135,7 +137,23 @@ def _library_module(
         block += 1
     while len(out) < target:  # pad to the exact count with a constant table
         out.append(f"CONSTANT_{len(out)} = {len(out) * 7 % 1000}")
-    return "\n".join(out) + "\n"
+    return "\n".join(out) + "\n", (dists, [module for _, module in earlier])
+
+
+def _distributions(
+    modules: list[str], uses: dict[str, tuple[list[str], list[str]]]
+) -> tuple[str, ...]:
+    """The import names of the distributions that `modules` import, directly or not."""
+    seen: set[str] = set()
+    found: set[str] = set()
+    stack = list(modules)
+    while stack:  # bounded: each module is expanded once
+        module = stack.pop()
+        if module not in seen:
+            seen.add(module)
+            found.update(uses[module][0])
+            stack += uses[module][1]
+    return tuple(sorted(found))
 
 
 def _handler(index: int, calls: list[str]) -> list[str]:
