@@ -77,9 +77,12 @@ lock: $(BIN)/.installed
 		pyproject.toml requirements-dev.in
 
 ## bench: this tool cold, warm and after one change, against SAM-like and naive baselines
-## and the floor (deflating every distinct file once), at 10, 50 and 200 functions
+## and the floor (deflating every distinct file once), at 10, 50, 100 and 200 functions over
+## real packages, 2,000 small functions (`many`) and 50 sharing a 20,000-line lib
+## (`shared-lib`); BENCH_ARGS="--shapes many --repeat 1" for part of it
+BENCH_ARGS ?=
 bench: $(BIN)/.installed
-	$(BIN)/python bench/run.py --sizes 10,50,200 --repeat 3
+	$(BIN)/python bench/run.py --repeat 3 $(BENCH_ARGS)
 
 ## bench-serve: bundle serve on sample_site: start-up, cold starts, warm overhead, req/s
 bench-serve: $(BIN)/.installed $(SITE_VENV)/.installed

@@ -47,10 +47,12 @@ WEIGHTS = {
 
 @dataclass(frozen=True)
 class Site:
-    """A generated site: its root and, per function, the import names it uses."""
+    """A generated site: its root, per function the third-party import names it uses, and
+    the first-party folders at its root (copied whole by the SAM-like and naive baselines)."""
 
     root: Path
     functions: dict[str, tuple[str, ...]]
+    first_party: tuple[str, ...] = ()
 
     @property
     def functions_dir(self) -> Path:
@@ -83,16 +85,22 @@ def site_packages(env: Path) -> Path:
     return found
 
 
-def generate_site(work: Path, size: int, seed: int = 5) -> Site:
-    """A site of `size` single-file functions importing seeded random subsets of PACKAGES."""
-    root = work / "sites" / f"site-{size}"
+def new_site(work: Path, name: str) -> Path:
+    """An empty site folder (its functions folder made) declaring every one of PACKAGES."""
+    root = work / "sites" / name
     shutil.rmtree(root, ignore_errors=True)
-    folder = root / "netlify" / "functions"
-    folder.mkdir(parents=True)
+    (root / "netlify" / "functions").mkdir(parents=True)
     deps = ",\n".join(f'    "{r}"' for r in sorted(PACKAGES.values()))
     (root / "pyproject.toml").write_text(
         f'[project]\nname = "bench-site"\nversion = "0"\ndependencies = [\n{deps},\n]\n'
     )
+    return root
+
+
+def generate_site(work: Path, size: int, seed: int = 5) -> Site:
+    """A site of `size` single-file functions importing seeded random subsets of PACKAGES."""
+    root = new_site(work, f"site-{size}")
+    folder = root / "netlify" / "functions"
     rng = random.Random(seed * 1000 + size)
     functions = {}
     for index in range(size):
@@ -132,10 +140,14 @@ def sam_like(site: Site, name: str, *, wheelhouse: Path, scratch: Path) -> None:
     folder = scratch / name
     shutil.rmtree(folder, ignore_errors=True)
     requirements = sorted({PACKAGES[m] for m in site.functions[name]})
-    run([sys.executable, "-m", "pip", "install", "-q", "--no-index", "--no-compile",
-         "--disable-pip-version-check", "--find-links", str(wheelhouse), "-t", str(folder),
-         *requirements], stdout=subprocess.DEVNULL)  # fmt: skip
+    folder.mkdir(parents=True)
+    if requirements:
+        run([sys.executable, "-m", "pip", "install", "-q", "--no-index", "--no-compile",
+             "--disable-pip-version-check", "--find-links", str(wheelhouse), "-t", str(folder),
+             *requirements], stdout=subprocess.DEVNULL)  # fmt: skip
     shutil.copy2(site.functions_dir / f"{name}.py", folder / f"{name}.py")
+    for package in site.first_party:  # SAM copies the code folder whole
+        shutil.copytree(site.root / package, folder / package)
     zip_folder(folder, scratch / f"{name}.zip")
     shutil.rmtree(folder)
 
@@ -146,6 +158,9 @@ def naive(site: Site, name: str, *, env: Path, scratch: Path) -> None:
     zip_folder(site_packages(env), destination)
     with zipfile.ZipFile(destination, "a", compression=zipfile.ZIP_DEFLATED) as archive:
         archive.write(site.functions_dir / f"{name}.py", f"{name}.py")
+        for package in site.first_party:
+            for path in sorted((site.root / package).rglob("*.py")):
+                archive.write(path, path.relative_to(site.root).as_posix())
 
 
 def union_files(site: Site, out: Path, env: Path) -> list[Path]:
