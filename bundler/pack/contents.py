@@ -179,20 +179,7 @@ def _drop_files(
         return (), []
     record = f"{info}RECORD"
     if any(e.arcname == record for e in kept):
-        data = shipped_record(distribution, kept)
-        kept = [
-            Entry(
-                arcname=e.arcname,
-                source=e.source,
-                owner=e.owner,
-                size=len(data),
-                executable=False,
-                data=data,
-            )
-            if e.arcname == record
-            else e
-            for e in kept
-        ]
+        kept = _with_shipped_record(distribution, kept, record)
     return tuple(kept), dropped
 
 
@@ -227,8 +214,15 @@ def distribution_entries(distribution: Distribution) -> DistributionEntries:
         return (), tuple(problems)
     if not any(e.arcname == record for e in entries):
         return tuple(entries), ()  # a RECORD that does not list itself: nothing to rewrite
+    return tuple(_with_shipped_record(distribution, entries, record)), ()
+
+
+def _with_shipped_record(
+    distribution: Distribution, entries: Sequence[Entry], record: str
+) -> list[Entry]:
+    """`entries` with the RECORD at `record` replaced by one listing exactly them."""
     data = shipped_record(distribution, entries)
-    entries = [
+    return [
         Entry(
             arcname=e.arcname,
             source=e.source,
@@ -241,7 +235,6 @@ def distribution_entries(distribution: Distribution) -> DistributionEntries:
         else e
         for e in entries
     ]
-    return tuple(entries), ()
 
 
 def shipped_record(distribution: Distribution, entries: Sequence[Entry]) -> bytes:
