@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -215,3 +217,47 @@ def test_a_damaged_scan_cache_is_parsed_again(
     again = build(site, python=python)
     assert len(parses.walks) == 7  # parsed again, not trusted
     assert zips(again.out) == zips(first.out)
+
+
+FINGERPRINT = """\
+import sys
+from pathlib import Path
+from bundler.analysis.session import Site
+from bundler.cache.index import _site_fingerprint
+site = Site.open(Path(sys.argv[1]), python=Path(sys.argv[2]))
+print(_site_fingerprint(site, [True, False]))
+"""
+
+MANY_GROUPS = """\
+[project]
+name = "site"
+version = "0.1.0"
+dependencies = ["tinydist", "tinyapp"]
+
+[project.optional-dependencies]
+dev = ["devtool"]
+lint = ["devtool"]
+postgres = ["tinyapp"]
+docs = ["devtool"]
+
+[tool.bundler]
+dev-groups = ["lint", "docs", "tests", "typing"]
+"""
+
+
+def test_the_site_fingerprint_is_the_same_in_every_process(python: Path, tmp_path: Path) -> None:
+    """Sets in the settings print in the order of the process's hash seed: a fingerprint
+    that followed it would never match the last build's, and nothing would be fast."""
+    site = make_site(tmp_path / "site", SITE, MANY_GROUPS, extra=LIB)
+    printed = {
+        subprocess.run(
+            [sys.executable, "-c", FINGERPRINT, str(site), str(python)],
+            env={**os.environ, "PYTHONHASHSEED": str(seed)},
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=120,
+        ).stdout
+        for seed in range(1, 6)
+    }
+    assert len(printed) == 1

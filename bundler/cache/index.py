@@ -12,6 +12,7 @@ per site, read once per build and written when something changed.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import threading
@@ -165,7 +166,7 @@ def _site_fingerprint(site: Site, options: list[object]) -> str:
     folders = [[str(p), list(file_signature(p))] for p in interpreter.site_packages]
     parts = [
         __version__,
-        repr(site.config),
+        _canonical(site.config),
         str(interpreter.executable),
         folders,
         sorted((n, d.version, str(d.location)) for n, d in environment.distributions.items()),
@@ -173,6 +174,23 @@ def _site_fingerprint(site: Site, options: list[object]) -> str:
         options,
     ]
     return hashlib.sha256(json.dumps(parts, default=str).encode()).hexdigest()
+
+
+def _canonical(value: object) -> object:
+    """`value` as JSON that is the same in every process: sets sorted (their order follows
+    the process's hash seed), dataclasses as their fields, anything else by its repr."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        fields = dataclasses.fields(value)
+        return [type(value).__name__, *(_canonical(getattr(value, f.name)) for f in fields)]
+    if isinstance(value, Mapping):
+        return sorted(([_canonical(k), _canonical(v)] for k, v in value.items()), key=repr)
+    if isinstance(value, set | frozenset):
+        return sorted((_canonical(v) for v in value), key=repr)
+    if isinstance(value, list | tuple):
+        return [_canonical(v) for v in value]
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return repr(value)
 
 
 def _resolution_json(resolution: Resolution) -> dict[str, Any]:
