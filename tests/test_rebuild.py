@@ -261,3 +261,32 @@ def test_the_site_fingerprint_is_the_same_in_every_process(python: Path, tmp_pat
         for seed in range(1, 6)
     }
     assert len(printed) == 1
+
+
+def test_a_function_saved_by_rename_is_the_only_one_read_again(
+    python: Path, site: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Editors and `git checkout` write a new file and rename it over the old one: the
+    folder's times move, its names do not, so the other functions are not read."""
+    build(site, python=python)
+    build(site, python=python)
+    path = site / "netlify" / "functions" / "one.py"
+    temporary = path.with_name(".one.py.swp")
+    temporary.write_text(path.read_text() + "\n# saved\n")
+    os.replace(temporary, path)
+    parses = Parses(monkeypatch)
+    again = build(site, python=python)
+    assert parses.names(site) == ["netlify/functions/one.py"]
+    assert {n for n, hit in cached(again).items() if not hit} == {"one"}
+
+
+def test_a_new_function_is_built_and_the_others_kept(python: Path, site: Path) -> None:
+    build(site, python=python)
+    build(site, python=python)
+    (site / "netlify" / "functions" / "four.py").write_text(
+        "from lib.deep import depth\n\ndef handler(event, context):\n    return depth()\n"
+    )
+    again = build(site, python=python)
+    assert {n for n, hit in cached(again).items() if not hit} == {"four"}
+    fresh = build(site, python=python, out=Path("fresh"), options=BuildOptions(use_cache=False))
+    assert zips(again.out) == zips(fresh.out)

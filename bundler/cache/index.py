@@ -4,10 +4,11 @@ The function cache's key (`BuildCache.key`) needs the function's analysis: its i
 scanned and resolved. The index remembers, per function of a site, what its last build
 read: its first-party files, the folders where an import was looked up (a file added there
 could shadow one), the distributions it ships, and the site's settings and environment as
-parsed. When none of them changed (the same stat for every file and folder, the same
-digest for every distribution), the last key still holds and the function's entry is used
-without reading its code; anything else, and the function is analysed as usual. One file
-per site, read once per build and written when something changed.
+parsed. When none of them changed (the same stat for every file, the same names in every
+folder, the same digest for every distribution), the last key still holds and the
+function's entry is used without reading its code; anything else, and the function is
+analysed as usual. One file per site, read once per build and written when something
+changed.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import os
 import threading
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -46,6 +48,7 @@ class FunctionIndex:
         self._site = _site_fingerprint(site, cache.options)
         self._lock = threading.Lock()
         self._signatures: dict[str, list[int]] = {}  # stat once per build, shared files once
+        self._listings: dict[str, str] = {}  # each folder's names, once per build
         self._records: dict[str, Any] = {}
         self._changed = False
         self._read()
@@ -141,14 +144,30 @@ class FunctionIndex:
         digest = hashlib.sha256()
         head = [self.cache.head(self.site, function), record["key"]]
         digest.update(json.dumps(head).encode())
-        for path in (function.main_file, *record["files"], *record["folders"]):
+        for path in (function.main_file, *record["files"]):
             digest.update(f"\0{path}\0{self._signature(str(path))}".encode())
+        for folder in record["folders"]:
+            digest.update(f"\0{folder}/\0{self._listing(str(folder))}".encode())
         environment = self.site.environment
         for name in record["distributions"]:
             distribution = environment.distributions[name]
             digest.update(f"\0{name}=={distribution.version}\0".encode())
             digest.update(self.cache.distribution_digest(distribution))
         return digest.hexdigest()
+
+    def _listing(self, folder: str) -> str:
+        """The names in `folder`, as a digest: a module added there may shadow an import,
+        while a file saved by writing a new copy and renaming it over the old (as many
+        editors and `git checkout` do) changes the folder's times but not its names."""
+        found = self._listings.get(folder)
+        if found is None:
+            try:
+                names = sorted(os.listdir(folder))
+            except OSError as error:
+                names = [f"\0{error.errno}"]  # gone or unreadable: analysed again
+            found = hashlib.sha256("\0".join(names).encode()).hexdigest()
+            self._listings[folder] = found
+        return found
 
     def _signature(self, path: str) -> list[int]:
         found = self._signatures.get(path)
