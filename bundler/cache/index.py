@@ -172,7 +172,7 @@ class FunctionIndex:
     def _signature(self, path: str) -> list[int]:
         found = self._signatures.get(path)
         if found is None:
-            found = list(file_signature(Path(path)))
+            found = list(file_signature(path))  # a str: no Path made per file
             self._signatures[path] = found
         return found
 

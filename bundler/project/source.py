@@ -132,7 +132,7 @@ def child_statements(node: ast.stmt) -> list[ast.stmt]:
     ]
 
 
-def file_signature(path: Path) -> tuple[int, ...]:
+def file_signature(path: Path | str) -> tuple[int, ...]:
     """`path`'s identity and times (empty when it cannot be stat'ed): equal signatures
     mean an unchanged file."""
     try:
