@@ -11,12 +11,16 @@ import sys
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from build_support import PYPROJECT, make_site, zips
 
+from bundler import build as conductor
 from bundler.analysis import file_scans
 from bundler.build import build
+from bundler.cache import index
+from bundler.pack.packer import Packer
 from bundler.project import discover
 from bundler.results import BuildOptions, BuildResult
 
@@ -75,6 +79,27 @@ class Parses:
         return sorted(p.relative_to(root).as_posix() for p in self.walks)
 
 
+@pytest.fixture(autouse=True)
+def settled(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The files a test writes just before a build count as settled (the index's margin
+    for coarse file-system times would otherwise leave them out for two seconds)."""
+    monkeypatch.setattr(index, "_SETTLE_NS", 0)
+
+
+class Analyses:
+    """The functions the build analysed (scanned and resolved), the real analysis run."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.names: list[str] = []
+        analyse = conductor.analyse_function
+
+        def counted(site: object, function: object) -> object:
+            self.names.append(function.name)  # type: ignore[attr-defined]
+            return analyse(site, function)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(conductor, "analyse_function", counted)
+
+
 def cached(result: BuildResult) -> dict[str, bool]:
     return {b.name: b.cached for b in result.builds}
 
@@ -113,9 +138,10 @@ def test_a_no_change_rebuild_reads_no_source_and_writes_the_same_bytes(
 ) -> None:
     first = build(site, python=python)
     before = zips(first.out)
-    parses = Parses(monkeypatch)
+    parses, analyses = Parses(monkeypatch), Analyses(monkeypatch)
     again = build(site, python=python)
     assert parses.files == [] and parses.walks == []  # neither discovery nor the scan
+    assert analyses.names == []  # nor the resolution: each function found by stat
     assert all(cached(again).values())
     assert zips(again.out) == before
     fresh = build(site, python=python, out=Path("fresh"), options=BuildOptions(use_cache=False))
@@ -212,7 +238,7 @@ def test_a_damaged_scan_cache_is_parsed_again(
     first = build(site, python=python)
     cache = site / ".bundle-cache" / "sources" / "first-party.json"
     cache.write_text('{"format": 1, "generation": 0, "stats": {}, "scans": {"x": [0, [[')
-    shutil.rmtree(site / ".bundle-cache" / "sites")  # no index: every function is scanned
+    shutil.rmtree(site / ".bundle-cache" / "sites")  # no index: every function is analysed
     parses = Parses(monkeypatch)
     again = build(site, python=python)
     assert len(parses.walks) == 7  # parsed again, not trusted
@@ -274,9 +300,10 @@ def test_a_function_saved_by_rename_is_the_only_one_read_again(
     temporary = path.with_name(".one.py.swp")
     temporary.write_text(path.read_text() + "\n# saved\n")
     os.replace(temporary, path)
-    parses = Parses(monkeypatch)
+    parses, analyses = Parses(monkeypatch), Analyses(monkeypatch)
     again = build(site, python=python)
     assert parses.names(site) == ["netlify/functions/one.py"]
+    assert analyses.names == ["one"]
     assert {n for n, hit in cached(again).items() if not hit} == {"one"}
 
 
@@ -289,4 +316,32 @@ def test_a_new_function_is_built_and_the_others_kept(python: Path, site: Path) -
     again = build(site, python=python)
     assert {n for n, hit in cached(again).items() if not hit} == {"four"}
     fresh = build(site, python=python, out=Path("fresh"), options=BuildOptions(use_cache=False))
+    assert zips(again.out) == zips(fresh.out)
+
+
+def test_a_file_saved_during_the_build_is_not_trusted_by_stat(
+    python: Path, site: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The user saves a shared module after the build zipped it and before it recorded
+    what it read: the next build must see the new bytes. (A file is expected not to change
+    during one build: the blob store knows a file by path and size within a build, so the
+    new bytes here are of another size, and only the next build is asked to be right.)"""
+    deep = site / "lib" / "deep.py"
+    write_zip = Packer.write_zip
+    saved: list[str] = []
+
+    def save_while_building(packer: Packer, contents: Any, destination: Path, **kw: Any) -> Any:
+        found = write_zip(packer, contents, destination, **kw)
+        if destination.stem != "alone" and not saved:  # once, after a zip that holds it
+            deep.write_text("def depth():\n    return 55\n")  # another size: see above
+            saved.append(destination.stem)
+        return found
+
+    monkeypatch.setattr(Packer, "write_zip", save_while_building)
+    build(site, python=python, options=BuildOptions(jobs=1))
+    assert saved
+    monkeypatch.setattr(Packer, "write_zip", write_zip)
+    again = build(site, python=python)
+    fresh = build(site, python=python, out=Path("fresh"), options=BuildOptions(use_cache=False))
+    assert "return 55" in member(fresh.out / "one.zip", "lib/deep.py")
     assert zips(again.out) == zips(fresh.out)

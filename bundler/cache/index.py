@@ -18,6 +18,7 @@ import hashlib
 import json
 import os
 import threading
+import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,7 @@ from bundler.store.folder import write_entry
 
 INDEX_FORMAT = 1
 _INDEX_LIMIT = 256 * 1024 * 1024  # bytes: 2,000 functions take a few MB
+_SETTLE_NS = 2 * 10**9  # a file changed this close to a build's start is not recorded
 
 
 class FunctionIndex:
@@ -51,6 +53,7 @@ class FunctionIndex:
         self._listings: dict[str, str] = {}  # each folder's names, once per build
         self._records: dict[str, Any] = {}
         self._changed = False
+        self._started = time.time_ns()
         self._read()
 
     def lookup(
@@ -99,6 +102,8 @@ class FunctionIndex:
             "resolution": _resolution_json(analysis.resolution),
             "warnings": [problem_json(w) for w in analysis.warnings],
         }
+        if not self._settled([str(function.main_file), *sources, *record["folders"]]):
+            return  # changed while this build read it: the next build analyses it again
         try:
             record["quick"] = self._quick(function, record)
         except (KeyError, OSError):
@@ -154,6 +159,19 @@ class FunctionIndex:
             digest.update(f"\0{name}=={distribution.version}\0".encode())
             digest.update(self.cache.distribution_digest(distribution))
         return digest.hexdigest()
+
+    def _settled(self, paths: Iterable[str]) -> bool:
+        """Whether none of `paths` changed since shortly before this build began: a file
+        saved while the build read it must not be recorded with its new stat beside a key
+        worked out from its old bytes. A change time cannot be set back; the margin covers
+        file systems that keep coarse times."""
+        for path in paths:
+            try:
+                if os.stat(path).st_ctime_ns >= self._started - _SETTLE_NS:
+                    return False
+            except OSError:
+                return False
+        return True
 
     def _listing(self, folder: str) -> str:
         """The names in `folder`, as a digest: a module added there may shadow an import,
