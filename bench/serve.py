@@ -38,6 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "sample_site"
 TOOL = ROOT / ".venv" / "bin" / "bundle"
 PYTHON = SAMPLE / ".venv" / "bin" / "python"
+# every function of sample_site but `notes`, which needs a PostgreSQL (DATABASE_URL)
 FIRST_REQUESTS = {
     "api": ("GET", "/api/items"),
     "daily-report": ("GET", "/.netlify/functions/daily-report"),
@@ -213,7 +214,8 @@ def main() -> None:
     overhead = warm_overhead(site, cache, options.requests)
     rps = {n: throughput(site, cache, n, options.seconds) for n in (1, 4)}
     print(
-        f"start-up until all 8 functions answered: cold cache {cold:.2f} s, warm cache {warm:.2f} s"
+        f"start-up until all {len(FIRST_REQUESTS)} functions answered: cold cache {cold:.2f} s, "
+        f"warm cache {warm:.2f} s"
     )
     print("\n| function | first request (ms) | Init Duration (ms) |\n| --- | ---: | ---: |")
     for name, (first, init) in per_function.items():
