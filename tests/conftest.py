@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from build_support import make_environment
 from environment_support import NATIVE_LIBRARY, PEM, EditableEnv
 from fetch_support import make_arm_site, make_house
-from support import build_wheel, make_venv, pip_install, write_tree
+from support import SYSTEM_PYTHON, build_wheel, make_venv, missing, pip_install, write_tree
 
 
 class Wheel(NamedTuple):
@@ -324,3 +324,12 @@ def postgres() -> Iterator[Any]:
 
     with postgres_cluster() as cluster:
         yield cluster
+
+
+@pytest.fixture
+def system_python() -> Path:
+    """Debian's /usr/bin/python3 (which `make test` installs), for sites that import only
+    the standard library."""
+    if not SYSTEM_PYTHON.exists():
+        missing(str(SYSTEM_PYTHON), "apt-get install python3")
+    return SYSTEM_PYTHON

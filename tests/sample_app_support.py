@@ -3,8 +3,8 @@ unprivileged user runs on loopback, the sample site served by a real `bundle ser
 Debian's Chromium driven by Playwright. Every wait is bounded in time.
 
 `make test` installs Debian's `postgresql` and `chromium` when they are missing; a machine
-where they are not installed fails these tests on CI and skips them elsewhere, saying how to
-install them.
+where they are not installed fails these tests under `make test` and on CI, and skips them
+elsewhere, saying how to install them (`support.missing`).
 """
 
 from __future__ import annotations
@@ -17,23 +17,22 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import pytest
 from serve_support import Serve, free_port, install_runtime_client
-from support import CHROMIUM_ARGS, SAMPLE_SITE, UNPRIVILEGED_USER
+from support import (
+    CHROMIUM_ARGS,
+    SAMPLE_SITE,
+    UNPRIVILEGED_USER,
+    missing,
+    require_sample_venv,
+)
 
 SITE_PYTHON = SAMPLE_SITE / ".venv" / "bin" / "python"
 POSTGRES_VERSIONS = Path("/usr/lib/postgresql")  # Debian's layout: NN/bin/initdb
 CHROMIUM = Path("/usr/bin/chromium")
 LIMIT = 60  # seconds for any one command of the cluster
-
-
-def missing(what: str, install: str) -> NoReturn:
-    """Fail on CI (its `make test` installs `what`), skip elsewhere with how to install it."""
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{what} is missing: CI's `make test` must install it ({install})")
-    pytest.skip(f"{what} is missing: `make test` installs it ({install})")
 
 
 def postgres_binaries() -> Path | None:
@@ -186,8 +185,7 @@ def serve_sample_site(
 ) -> Iterator[Serve]:
     """`bundle serve` of a copy of sample_site with its real environment (sample_site/.venv,
     which `make test` sets up), the build cache shared by the session."""
-    if not SITE_PYTHON.exists():
-        pytest.skip("sample_site/.venv is missing: run `make test`")
+    require_sample_venv()
     cache = serve_cache(tmp_path_factory)
     install_runtime_client(cache)
     site = tmp_path_factory.mktemp("sample") / "site"

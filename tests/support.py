@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import os
 import re
 import struct
 import subprocess
@@ -20,8 +21,9 @@ import zipfile
 import zlib
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
+import pytest
 from packaging.utils import canonicalize_name
 
 from bundler.inspection.verify import api_event as verify_event
@@ -365,3 +367,18 @@ def png_colours(path: Path) -> int:
             colours.update(bytes(line[i : i + step]) for i in range(0, stride, step * 4))
         previous = line
     return len(colours)
+
+
+def missing(what: str, install: str) -> NoReturn:
+    """A tool or service a test needs is not here: fail where it must be (`make test` sets
+    BUNDLER_TEST_TOOLS=required after installing and starting everything, and CI sets
+    CI=true), skip elsewhere saying how to get it."""
+    if os.environ.get("BUNDLER_TEST_TOOLS") == "required" or os.environ.get("CI") == "true":
+        pytest.fail(f"{what} is missing: `make test` must install it ({install})")
+    pytest.skip(f"{what} is missing: `make test` installs it ({install})")
+
+
+def require_sample_venv() -> None:
+    """sample_site/.venv, which `make test` creates."""
+    if not (SAMPLE_SITE / ".venv" / "bin" / "python").exists():
+        missing("sample_site/.venv", "make test creates it")

@@ -39,7 +39,7 @@ PACKED = {"hello.py": HANDLER, "many/many.py": HANDLER, **SMALL}  # blobs that g
 LEVEL = f"blobs/zlib-{zlib.ZLIB_RUNTIME_VERSION}/level-6"
 WARNING = "warning: .bundle-cache: cannot use the cache folder, building without it: "
 
-pytestmark = pytest.mark.skipif(not SYSTEM_PYTHON.exists(), reason="needs Debian's python3")
+pytestmark = pytest.mark.usefixtures("system_python")  # fails under `make test` if missing
 
 
 def blob_path(data: bytes) -> str:

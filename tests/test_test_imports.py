@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import ast
 
-from support import REPO
+import pytest
+from support import REPO, missing
 
 TESTS = REPO / "tests"
 
@@ -63,3 +64,15 @@ def test_the_rule_sees_every_form_of_import() -> None:
         "t.py:5: imports test_why",
         "t.py:7: imports test_late",
     ]
+
+
+def test_a_missing_tool_fails_under_make_test_and_skips_elsewhere(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("CI", raising=False)
+    monkeypatch.setenv("BUNDLER_TEST_TOOLS", "required")
+    with pytest.raises(pytest.fail.Exception, match="unzip is missing: `make test` must"):
+        missing("unzip", "apt-get install unzip")
+    monkeypatch.delenv("BUNDLER_TEST_TOOLS")
+    with pytest.raises(pytest.skip.Exception, match="unzip is missing: `make test` installs"):
+        missing("unzip", "apt-get install unzip")

@@ -16,6 +16,7 @@ import pytest
 from build_support import HEALTHY, error_lines, make_site, run
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support import missing
 
 from bundler.errors import BundlerError, Problem, UsageError
 from bundler.pack.contents import Contents, Entry
@@ -87,8 +88,9 @@ def test_writes_a_valid_zip_with_its_hash_and_sizes(tmp_path: Path) -> None:
     assert sorted(p.name for p in destination.parent.iterdir()) == ["fn.zip"]
 
 
-@pytest.mark.skipif(shutil.which("unzip") is None, reason="no unzip command")
 def test_unzip_accepts_the_zip(tmp_path: Path) -> None:
+    if shutil.which("unzip") is None:
+        missing("the unzip command", "apt-get install unzip")
     destination = tmp_path / "fn.zip"
     write_zip(make_contents(tmp_path, FILES), destination)
     done = subprocess.run(["unzip", "-t", str(destination)], capture_output=True, text=True)

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support import missing
 
 from bundler.errors import BundlerError
 from bundler.pack.zipwriter import ZIP32_LIMIT, ZipWriter
@@ -94,8 +95,9 @@ def test_zipfile_reads_names_modes_and_data(tmp_path: Path) -> None:
     }
 
 
-@pytest.mark.skipif(shutil.which("unzip") is None, reason="no unzip command")
 def test_unzip_accepts_it(tmp_path: Path) -> None:
+    if shutil.which("unzip") is None:
+        missing("the unzip command", "apt-get install unzip")
     write(tmp_path / "fn.zip", [(n, deflate(d), False) for n, d in MEMBERS.items()])
     done = subprocess.run(["unzip", "-t", str(tmp_path / "fn.zip")], capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 from serve_support import Serve, install_runtime_client
-from support import SAMPLE_SITE
+from support import SAMPLE_SITE, require_sample_venv
 
 pytestmark = [pytest.mark.slow, pytest.mark.sample_site]
 
@@ -19,8 +19,7 @@ PYTHON = SAMPLE_SITE / ".venv" / "bin" / "python"
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Serve]:
-    if not PYTHON.exists():
-        pytest.skip("sample_site/.venv is missing: run `make test`")
+    require_sample_venv()
     cache = tmp_path_factory.getbasetemp() / "serve-cache"
     install_runtime_client(cache)
     site = tmp_path_factory.mktemp("sample") / "site"
