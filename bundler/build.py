@@ -66,16 +66,21 @@ def build(
             hint="choose a folder that can be created, e.g. --out dist/functions",
         ) from None
     with claim_output_folder(out):  # and sweep what killed builds left there
-        return _build_into(out, root, opened, say, step, options)
+        return _build_into(out, root, opened, say, step, options, cache_dir)
 
 
 def _build_into(
-    out: Path, root: Path, opened: Site, say: Progress, step: Step | None, options: BuildOptions
+    out: Path,
+    root: Path,
+    opened: Site,
+    say: Progress,
+    step: Step | None,
+    options: BuildOptions,
+    cache_dir: Path | None,
 ) -> BuildResult:
     """The rest of `build`, holding `out`: every function, then the manifest."""
     previous, notes = _previous_names(out)
-    cache_dir = options.cache_dir or root / ".bundle-cache"
-    folder = CacheFolder.open(cache_dir) if options.use_cache else None  # never raises
+    folder = CacheFolder.open(cache_dir) if cache_dir else None  # never raises
     cache = BuildCache(folder, options.fingerprint()) if folder else None
     index = FunctionIndex(cache, opened) if cache else None
     fitter = Fitter(
@@ -91,10 +96,7 @@ def _build_into(
     if step:
         step(0, len(functions))
     packer = Packer(folder)
-    if opened.libraries is not None:
-        opened.libraries.use_cache(folder)
-    if opened.scans is not None:
-        opened.scans.use_cache(folder)
+    opened.use_cache(folder)
     memo: dict[Path, DistributionEntries] = {}  # each distribution's files, once
     jobs = options.jobs or os.cpu_count() or 1
     try:
@@ -111,14 +113,9 @@ def _build_into(
                     step(done, len(functions))
     finally:
         packer.close()  # writes this run's new blobs: the zips are complete already
-        if opened.libraries is not None:
-            opened.libraries.close()  # the imports read from libraries, for the next build
-        if opened.scans is not None:
-            opened.scans.close()  # and those of the site's own files
+        opened.close(folder)  # what it read from libraries and the site's files, kept
         if index is not None:
             index.close(f.name for f in opened.discovery.functions)
-        if folder is not None and folder.usable:
-            opened.sources.save()  # what discovery read, for the next build
         fitter.close()
         if folder is not None:
             folder.close()
@@ -187,7 +184,7 @@ def _build_function(
                 p for _a, p in first_party_files(function, analysis.scan, site.root, refused, [])
             ]
             key = None if refused else cache.key(site, analysis, sources)
-            found = None if key is None else cache.lookup_entry(key, destination)
+            found = None if key is None else cache.lookup(key, destination)
             if found is not None:
                 if index is not None and key is not None:
                     index.record(function, analysis, key, sources, found[1])

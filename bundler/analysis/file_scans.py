@@ -12,7 +12,6 @@ checkout (new times, same bytes) reads and hashes it, and parses nothing.
 from __future__ import annotations
 
 import hashlib
-import json
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,13 +21,11 @@ from typing import Any
 from bundler.analysis.imports import ImportSite, file_imports
 from bundler.analysis.loaded_by_name import NameReader, NameUse
 from bundler.errors import BundlerError, Problem
-from bundler.files import open_regular
 from bundler.project.source import SourceMemo, file_signature, read_source_text
-from bundler.store.folder import CacheFolder, write_entry
+from bundler.store.folder import CacheFolder
 
 CACHE_FORMAT = 1
 CACHE_FILE = Path("sources", "first-party.json")
-_ENTRY_LIMIT = 256 * 1024 * 1024  # bytes: 2,000 functions take a few MB
 _KEEP_FOR = 20  # builds: a result no build used for this long is dropped
 
 
@@ -67,19 +64,17 @@ class FileScans:
         self._unread = cache is not None
 
     def _read_cache(self) -> None:
-        cache = self.cache
-        if cache is None or not cache.usable:
+        if self.cache is None:
+            return
+        document = self.cache.read_document(self.cache.path / CACHE_FILE)
+        if not isinstance(document, dict) or document.get("format") != CACHE_FORMAT:
             return
         try:
-            with open_regular(cache.path / CACHE_FILE, follow_symlinks=False) as stream:
-                document = json.loads(stream.read(_ENTRY_LIMIT))
-            if document.get("format") != CACHE_FORMAT:
-                return
             scans, stats = document["scans"], document["stats"]
             if isinstance(scans, dict) and isinstance(stats, dict):
                 self._stored, self._stats = scans, stats
                 self._generation = int(document["generation"]) + 1
-        except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError):
+        except (ValueError, KeyError, TypeError, AttributeError):
             return  # none yet, or not one of ours: everything is parsed and written anew
 
     def scan(self, path: Path, package: str) -> FileScan:
@@ -122,7 +117,7 @@ class FileScans:
 
     def close(self) -> None:
         """Write the results used this build and those still fresh to the cache."""
-        if self.cache is None or not self.cache.usable or not self._changed:
+        if self.cache is None or not self._changed:
             return
         with self._lock:
             scans = {k: v for k, v in self._stored.items() if self._generation - v[0] < _KEEP_FOR}
@@ -132,14 +127,7 @@ class FileScans:
                 "scans": scans,
                 "stats": self._stats,
             }
-            text = json.dumps(body, sort_keys=True, separators=(",", ":"))
-        path = self.cache.path / CACHE_FILE
-        try:
-            self.cache.make_folder(path.parent)
-            with write_entry(path, mode=None) as pending:
-                pending.stream.write(text.encode("utf-8"))
-        except OSError as error:
-            self.cache.fail(error, path)
+        self.cache.write_document(self.cache.path / CACHE_FILE, body)
 
     def _read(self, path: Path, package: str) -> FileScan:
         warnings: list[Problem] = []

@@ -17,7 +17,6 @@ those do not ship.
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -28,9 +27,9 @@ from bundler.analysis.imports import file_imports
 from bundler.analysis.top_level_imports import top_level_imports
 from bundler.environment.distributions import Distribution, Environment
 from bundler.errors import BundlerError, Problem
-from bundler.files import file_digest, open_regular
+from bundler.files import file_digest
 from bundler.project.source import parse_source, read_source_text
-from bundler.store.folder import CacheFolder, write_entry
+from bundler.store.folder import CacheFolder
 
 CACHE_FORMAT = 2
 FOLDER = "libraries"
@@ -142,15 +141,10 @@ class LibraryIndex:
             path = self._cache_file(distribution)
             if path is None:
                 continue
-            with self._lock:
-                body = {"format": CACHE_FORMAT, "modules": self._imports.get(name, {})}
-                text = json.dumps(body, sort_keys=True)
-            try:
-                self.cache.make_folder(path.parent)
-                with write_entry(path, mode=None) as pending:
-                    pending.stream.write(text.encode("utf-8"))
-            except OSError as error:
-                self.cache.fail(error, path)
+            with self._lock:  # a copy: other threads may still add modules
+                modules = dict(self._imports.get(name, {}))
+            self.cache.write_document(path, {"format": CACHE_FORMAT, "modules": modules})
+            if not self.cache.usable:
                 return
 
     def _module_file(self, module: str) -> tuple[str, Path, str] | None:
@@ -204,13 +198,10 @@ class LibraryIndex:
         if self.cache is None or not self.cache.usable:
             return {}
         path = self._cache_file(self.environment.distributions[owner])
+        document = None if path is None else self.cache.read_document(path, _ENTRY_LIMIT)
+        if not isinstance(document, dict) or document.get("format") != CACHE_FORMAT:
+            return {}
         try:
-            if path is None:
-                return {}
-            with open_regular(path, follow_symlinks=False) as stream:
-                document = json.loads(stream.read(_ENTRY_LIMIT))
-            if document.get("format") != CACHE_FORMAT:
-                return {}
             return {
                 str(module): [
                     (str(m), tuple(str(n) for n in names), int(line), str(how))
@@ -218,7 +209,7 @@ class LibraryIndex:
                 ]
                 for module, rows in document["modules"].items()
             }
-        except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError):
+        except (ValueError, KeyError, TypeError, AttributeError):
             return {}  # none yet, or not one of ours: parsed again and written anew
 
     def _cache_file(self, distribution: Distribution) -> Path | None:

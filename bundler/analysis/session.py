@@ -21,6 +21,7 @@ from bundler.errors import BundlerError, Problem, UsageError, display_path
 from bundler.project.config import DEFAULT_FUNCTIONS_DIR, SiteConfig
 from bundler.project.discover import Discovery, Function, discover_functions
 from bundler.project.source import SourceMemo
+from bundler.store.folder import CacheFolder
 
 Progress = Callable[[str], None]
 Step = Callable[[int, int], None]
@@ -39,12 +40,12 @@ class Site:
     target: Target
     choice: PythonChoice | None = None  # which interpreter, and why
     project_roots: tuple[Path, ...] = ()  # where the project's own package's source lives
-    # main files parsed by discovery, until their scan takes them
-    sources: SourceMemo = field(default_factory=SourceMemo, compare=False, repr=False)
+    # main files parsed by discovery, until their scan takes them; what discovery read
+    sources: SourceMemo = field(compare=False, repr=False)
     # the installed libraries' own imports, read once per build (issue 10)
-    libraries: LibraryIndex | None = field(default=None, compare=False, repr=False)
+    libraries: LibraryIndex = field(compare=False, repr=False)
     # each first-party file's imports, read once per build whichever functions reach it
-    scans: FileScans | None = field(default=None, compare=False, repr=False)
+    scans: FileScans = field(compare=False, repr=False)
 
     @classmethod
     def open(
@@ -112,6 +113,19 @@ class Site:
             scans=FileScans(root, sources),
         )
 
+    def use_cache(self, cache: CacheFolder | None) -> None:
+        """Read what earlier builds kept in `cache` (libraries' imports, first-party
+        scans); `close(cache)` writes this build's, with what discovery read."""
+        self.libraries.use_cache(cache)
+        self.scans.use_cache(cache)
+
+    def close(self, cache: CacheFolder | None) -> None:
+        """Write what this build read to `cache`, for the next build."""
+        self.libraries.close()
+        self.scans.close()
+        if cache is not None:
+            self.sources.save(cache)
+
     @property
     def warnings(self) -> tuple[Problem, ...]:
         """The warnings found before any function is analysed."""
@@ -173,7 +187,7 @@ class Analysis:
 def analyse_function(site: Site, function: Function) -> Analysis:
     """Scan and resolve `function`; raises BundlerError with every problem found."""
     roots = [function.folder, site.root, *site.project_roots]
-    scan = scan_function(function.main_file, roots, site.scans or site.sources)
+    scan = scan_function(function.main_file, roots, site.scans)
     try:
         resolution = resolve_function(
             scan,

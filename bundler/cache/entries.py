@@ -110,14 +110,10 @@ class BuildCache:
         self._files[path] = (signature, found)
         return found
 
-    def lookup(self, key: str, zip_path: Path) -> CachedBuild | None:
-        """The earlier result for `key`, if the zip on disk still hashes to the one it
-        describes; None otherwise (an entry of the wrong kind is removed)."""
-        found = self.lookup_entry(key, zip_path)
-        return None if found is None else found[0]
-
-    def lookup_entry(self, key: str, zip_path: Path) -> tuple[CachedBuild, dict[str, Any]] | None:
-        """`lookup`, with the entry it read (which `FunctionIndex` keeps)."""
+    def lookup(self, key: str, zip_path: Path) -> tuple[CachedBuild, dict[str, Any]] | None:
+        """The earlier result for `key` and its entry (which `FunctionIndex` keeps), if the
+        zip on disk still hashes to the one it describes; None otherwise (an entry of the
+        wrong kind is removed)."""
         if not self.cache.usable:
             return None
         entry = self._read_entry(self.folder / f"{key}.json")
@@ -152,14 +148,14 @@ class BuildCache:
         """The build `entry` (a copy of `key`'s entry, kept elsewhere) describes, when it
         is well formed, `key`'s entry file has not been touched since the copy (it has
         `identity`), and the zip on disk still has the identity the entry remembers; None
-        otherwise (then `lookup_entry` reads, checks and repairs)."""
+        otherwise (then `lookup` reads, checks and repairs)."""
         if not self.cache.usable or not _well_formed(entry):
             return None
         try:
             if identity is None or self.entry_identity(key) != identity:
                 return None
             if entry.get("zipIdentity") != _identity(zip_path.stat()):
-                return None  # moved, copied or gone: `lookup_entry` hashes it
+                return None  # moved, copied or gone: `lookup` hashes it
         except OSError:
             return None
         return cached_build(entry, zip_path)

@@ -29,13 +29,10 @@ from bundler.analysis.roles import Role
 from bundler.analysis.session import Analysis, Site
 from bundler.cache.entries import BuildCache, CachedBuild, problem_from_json, problem_json
 from bundler.errors import Problem
-from bundler.files import open_regular
 from bundler.project.discover import Function
 from bundler.project.source import file_signature
-from bundler.store.folder import write_entry
 
 INDEX_FORMAT = 1
-_INDEX_LIMIT = 256 * 1024 * 1024  # bytes: 2,000 functions take a few MB
 _SETTLE_NS = 2 * 10**9  # a file changed this close to a build's start is not recorded
 
 
@@ -121,28 +118,16 @@ class FunctionIndex:
             if not self._changed and len(records) == len(self._records):
                 return
             body = {"format": INDEX_FORMAT, "site": self._site, "functions": records}
-        if not self.cache.cache.usable:
-            return
-        text = json.dumps(body, sort_keys=True, separators=(",", ":"))
-        try:
-            self.cache.cache.make_folder(self.path.parent)
-            with write_entry(self.path, mode=None) as pending:
-                pending.stream.write(text.encode("utf-8"))
-        except OSError as error:
-            self.cache.cache.fail(error, self.path)
+        self.cache.cache.write_document(self.path, body)
 
     def _read(self) -> None:
-        if not self.cache.cache.usable:
+        document = self.cache.cache.read_document(self.path)
+        if not isinstance(document, dict) or document.get("format") != INDEX_FORMAT:
             return
-        try:
-            with open_regular(self.path, follow_symlinks=False) as stream:
-                document = json.loads(stream.read(_INDEX_LIMIT))
-            if document.get("format") != INDEX_FORMAT or document.get("site") != self._site:
-                return  # another version, or the settings or environment changed
-            if isinstance(document["functions"], dict):
-                self._records = document["functions"]
-        except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError):
-            return
+        if document.get("site") != self._site:
+            return  # the settings or the environment changed: every function is analysed
+        if isinstance(document.get("functions"), dict):
+            self._records = document["functions"]
 
     def _quick(self, function: Function, record: Mapping[str, Any]) -> str:
         """The digest of what `record` says the function read, as it is now."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from bundler.errors import Problem
+from bundler.errors import Problem, display_path
 from bundler.pack.contents import FIRST_PARTY
 from bundler.pack.limits import UNZIPPED_LIMIT, ZIPPED_LIMIT, human_size
 from bundler.results import BuildResult, FunctionBuild
@@ -73,11 +73,6 @@ def all_problems(result: BuildResult) -> list[Problem]:
     return problems
 
 
-def problem_lines(result: BuildResult, root: Path) -> list[str]:
-    """Every warning and error, `file:line: message; hint`, errors last."""
-    return [f"{p.severity}: {p.format(root)}" for p in all_problems(result)]
-
-
 def json_report(result: BuildResult, root: Path) -> dict[str, Any]:
     """The build report: `--json` prints this (`bundler.cli.command` prints a run that stopped)."""
     return {
@@ -85,10 +80,10 @@ def json_report(result: BuildResult, root: Path) -> dict[str, Any]:
         "ok": result.ok,
         "exitCode": 0 if result.ok else 1,
         "problems": [p.to_json(root) for p in result.errors],
-        "site": _relative(result.site, root),
-        "functionsDir": _relative(result.functions_dir, root),
-        "out": _relative(result.out, root),
-        "manifest": _relative(result.manifest, root) if result.manifest else None,
+        "site": display_path(result.site, root),
+        "functionsDir": display_path(result.functions_dir, root),
+        "out": display_path(result.out, root),
+        "manifest": display_path(result.manifest, root) if result.manifest else None,
         "python": str(result.environment.interpreter.executable),
         "pythonVersion": ".".join(map(str, result.environment.interpreter.version)),
         "pythonReason": result.python_reason,
@@ -106,7 +101,7 @@ def _function_json(built: FunctionBuild, root: Path) -> dict[str, Any]:
         "name": built.name,
         "status": "built" if built.ok else "failed",
         "kind": function.kind if function else None,
-        "mainFile": _relative(function.main_file, root) if function else None,
+        "mainFile": display_path(function.main_file, root) if function else None,
         "handler": function.handler if function else None,
         "problems": [p.to_json(root) for p in built.problems],
     }
@@ -114,7 +109,7 @@ def _function_json(built: FunctionBuild, root: Path) -> dict[str, Any]:
         sizes = built.sizes
         document.update(
             {
-                "zip": _relative(built.bundle.path, root),
+                "zip": display_path(built.bundle.path, root),
                 "files": built.bundle.files,
                 "zippedSize": built.bundle.zipped,
                 "unzippedSize": built.bundle.unzipped,
@@ -142,10 +137,3 @@ def _function_json(built: FunctionBuild, root: Path) -> dict[str, Any]:
             }
         )
     return document
-
-
-def _relative(path: Path, root: Path) -> str:
-    try:
-        return path.relative_to(root).as_posix() or "."
-    except ValueError:
-        return str(path)

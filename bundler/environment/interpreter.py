@@ -33,6 +33,17 @@ class PythonFailed(Exception):
         self.reason = reason
 
 
+def compile_folder(python: Path, folder: Path, timeout: float) -> None:
+    """Byte-compile the Python files under `folder` with `python` (the interpreter that will
+    import them: faster cold starts); best effort, a failure only costs that time."""
+    subprocess.run(
+        [str(python), "-I", "-m", "compileall", "-q", str(folder)],
+        capture_output=True,
+        check=False,
+        timeout=timeout,
+    )
+
+
 def ask_python(
     python: Path,
     flags: Sequence[str],

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from packaging.requirements import Requirement
 
 from bundler.analysis.requirements import requirement_closure
 from bundler.environment.distributions import Environment
+from bundler.environment.interpreter import compile_folder
 from bundler.environment.runtime import RUNTIME_PROVIDED
 from bundler.files import build_folder_atomically
 from bundler.pack.contents import distribution_files
@@ -78,17 +78,5 @@ def prepare_provided(cache: Path, environment: Environment) -> ProvidedPackages:
                 except OSError:
                     if source.is_file():  # RECORD may list a file that was removed
                         shutil.copy2(source, destination)
-        subprocess.run(
-            [
-                str(environment.interpreter.executable),
-                "-I",
-                "-m",
-                "compileall",
-                "-q",
-                str(temporary),
-            ],
-            capture_output=True,
-            check=False,
-            timeout=600,
-        )
+        compile_folder(environment.interpreter.executable, temporary, timeout=600)
     return ProvidedPackages(folder, listed)

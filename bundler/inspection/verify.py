@@ -113,7 +113,7 @@ def verify_bundles(
                 "interpreter",
             )
     with tempfile.TemporaryDirectory(prefix="bundler-verify-runtime-") as scratch:
-        runtime = _runtime_packages(Path(scratch), python, target) if ran else None
+        runtime = _runtime_packages(Path(scratch), interpreter, target) if ran else None
         checks = [
             _verify_one(out, function, python, target, ran=ran, invoke=invoke, runtime=runtime)
             for function in manifest.functions
@@ -131,10 +131,10 @@ class _Runtime:
     runtime: str
 
 
-def _runtime_packages(scratch: Path, python: Path, target: Target) -> _Runtime | None:
-    """The runtime's packages (boto3 and what it requires) from `python`'s environment, in
-    a folder of their own: a zip that leaves them out still imports them, as on Lambda."""
-    environment = Environment.from_interpreter(Interpreter.from_executable(python))
+def _runtime_packages(scratch: Path, interpreter: Interpreter, target: Target) -> _Runtime | None:
+    """The runtime's packages (boto3 and what it requires) from `interpreter`'s environment,
+    in a folder of their own: a zip that leaves them out still imports them, as on Lambda."""
+    environment = Environment.from_interpreter(interpreter)
     provided = prepare_provided(scratch, environment)
     if provided.folder is None:
         return None

@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from bundler.errors import BundlerError, Problem
-from bundler.files import open_regular, write_atomically
+from bundler.files import open_regular
+from bundler.store.folder import CacheFolder
 
 TOO_DEEP = "too deeply nested for Python to compile"
 TOO_DEEP_HINT = (
@@ -88,15 +89,11 @@ class SourceMemo:
         if signature:
             self._used[str(path)] = [list(signature), value]
 
-    def save(self) -> None:
-        """Write what was recalled or remembered this build (and nothing else)."""
+    def save(self, cache: CacheFolder) -> None:
+        """Write what was recalled or remembered this build (and nothing else) to `cache`."""
         if self.saved is None or self._used == self._read:
             return
-        body = {"format": _SAVED_FORMAT, "files": dict(sorted(self._used.items()))}
-        with contextlib.suppress(OSError):  # only time is lost: the next build parses
-            self.saved.parent.mkdir(parents=True, exist_ok=True)
-            with write_atomically(self.saved, ".tmp-", mode=None) as pending:
-                pending.stream.write(json.dumps(body, separators=(",", ":")).encode())
+        cache.write_document(self.saved, {"format": _SAVED_FORMAT, "files": self._used})
 
     def __len__(self) -> int:
         """How many parsed files are waiting for their scan."""

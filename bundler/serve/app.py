@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bundler import __version__
-from bundler.errors import BundlerError, Problem
+from bundler.errors import BundlerError, Problem, display_path
 from bundler.inspection.provided import ProvidedPackages, prepare_provided, provided_names
 from bundler.serve.cron import Cron
 from bundler.serve.dispatch import State, respond, to_http
@@ -91,9 +91,8 @@ class ServeApp:
             self.cache, version, machine, interpreter.executable
         )
         if installed:
-            self.log(
-                f"  installed into {self._shown(self.runtime_dir)} (once per Python and machine)"
-            )
+            shown = display_path(self.runtime_dir, self.root)
+            self.log(f"  installed into {shown} (once per Python and machine)")
         self.provided = prepare_provided(self.cache, build.result.environment)
         self.log(self.provided.describe())
         scratch = self.cache / "serve" / "probe"
@@ -174,7 +173,7 @@ class ServeApp:
         """Rebuild after a change; keep serving the last good build when the site cannot be
         built at all."""
         with self._reload_lock:
-            shown = ", ".join(self._shown(p) for p in paths[:3])
+            shown = ", ".join(display_path(p, self.root) for p in paths[:3])
             more = f" and {len(paths) - 3} more" if len(paths) > 3 else ""
             self.log(f"change: {shown}{more}: rebuilding")
             try:
@@ -313,9 +312,3 @@ class ServeApp:
         return WatchSet(
             paths=tuple(paths), trees=(build.result.functions_dir,), listed=(self.root,)
         )
-
-    def _shown(self, path: Path) -> str:
-        try:
-            return str(path.relative_to(self.root))
-        except ValueError:
-            return str(path)

@@ -14,6 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from bundler.environment.interpreter import compile_folder
 from bundler.errors import EnvironmentProblem
 from bundler.files import build_folder_atomically
 
@@ -89,13 +90,7 @@ def ensure_runtime_client(
                 file=folder,
                 hint=f"connect to the package index once, or install it yourself: {hint_command}",
             )
-        # byte-compiled once by the interpreter that will run it: faster cold starts
-        subprocess.run(
-            [str(site_python), "-I", "-m", "compileall", "-q", str(temporary)],
-            capture_output=True,
-            check=False,
-            timeout=300,
-        )
+        compile_folder(site_python, temporary, timeout=300)  # once, by the one that runs it
     return folder, pending.placed  # False: another server's install finished first
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import json
 import os
 import shutil
 import stat
@@ -32,9 +33,10 @@ import uuid
 import weakref
 from contextlib import AbstractContextManager
 from pathlib import Path
+from typing import Any
 
 from bundler.errors import Problem
-from bundler.files import NotARegularFile, PendingFile, write_atomically
+from bundler.files import NotARegularFile, PendingFile, open_regular, write_atomically
 
 TEMPORARY = ".tmp-"  # the prefix of every temporary name in the cache
 STALE_AFTER = 24 * 3600  # seconds untouched after which a temporary name is a leftover
@@ -50,6 +52,7 @@ _SWEPT = {
     "targets": 1,
     "blobs": 3,
 }
+_DOCUMENT_LIMIT = 256 * 2**20  # bytes: the largest, a site's index at 2,000 functions, is 2 MB
 _HINT = (
     "give it free space and write permission, choose another with --cache-dir, "
     "or build with --no-cache"
@@ -108,6 +111,30 @@ class CacheFolder:
             handle, self._lock_handle = self._lock_handle, None
         if handle is not None:
             os.close(handle)
+
+    def read_document(self, path: Path, limit: int = _DOCUMENT_LIMIT) -> Any:
+        """The JSON document at `path` in the cache, or None when there is none, it is not
+        a regular file, or it is not JSON (a miss: the caller works it out again)."""
+        if not self.usable:
+            return None
+        try:
+            with open_regular(path, follow_symlinks=False) as stream:
+                return json.loads(stream.read(limit))
+        except (OSError, ValueError, RecursionError):
+            return None
+
+    def write_document(self, path: Path, document: Any) -> None:
+        """Write `document` as JSON at `path` atomically; a failure gives the cache up
+        (one warning), never the build."""
+        if not self.usable:
+            return
+        text = json.dumps(document, sort_keys=True, separators=(",", ":"))
+        try:
+            self.make_folder(path.parent)
+            with write_entry(path, mode=None) as pending:
+                pending.stream.write(text.encode("utf-8"))
+        except OSError as error:
+            self.fail(error, path)
 
     def make_folder(self, folder: Path) -> None:
         """`mkdir -p folder`; an entry of another kind in the way inside the cache is

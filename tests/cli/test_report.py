@@ -10,7 +10,7 @@ import pytest
 from build_support import HEALTHY, make_environment, make_site
 
 from bundler.build import build
-from bundler.cli.report import REPORT_VERSION, json_report, problem_lines, summary_table
+from bundler.cli.report import REPORT_VERSION, all_problems, json_report, summary_table
 from bundler.pack.limits import human_size
 from bundler.results import BuildResult
 
@@ -85,8 +85,9 @@ def test_summary_table_columns_align(result: BuildResult) -> None:
         assert line[starts[1] - 1] == " " and line[starts[1]] != " ", line  # kind column
 
 
-def test_problem_lines_warnings_first_then_errors(result: BuildResult) -> None:
-    assert problem_lines(result, result.site) == [
+def test_problems_warnings_first_then_errors(result: BuildResult) -> None:
+    lines = [f"{p.severity}: {p.format(result.site)}" for p in all_problems(result)]
+    assert lines == [
         "warning: netlify/functions/app-background.py:1: imports 'tinyapp' from tinyapp, which "
         "the project does not declare; it works only because something else installed it; add "
         "tinyapp to [project].dependencies",
