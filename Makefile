@@ -48,12 +48,12 @@ postgresql:
 		echo "installing Debian's postgresql for the database tests"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; }
 
-## tools: Debian's unzip (zips checked by another reader) and python3 (the interpreter the
-## tests run the bundler with as the unprivileged user `nobody`)
+## tools: Debian's unzip (zips checked by another reader), python3 and runuser (the bundler
+## run as the unprivileged user `nobody`)
 tools:
-	@command -v unzip >/dev/null 2>&1 && test -x /usr/bin/python3 || { \
-		echo "installing Debian's unzip and python3 for the tests"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq unzip python3 \
+	@command -v unzip >/dev/null 2>&1 && command -v runuser >/dev/null 2>&1 && test -x /usr/bin/python3 || { \
+		echo "installing Debian's unzip, python3 and util-linux for the tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq unzip python3 util-linux \
 			>/dev/null; }
 
 # what `make test` installed and started: a test that finds one missing fails, not skips

@@ -227,8 +227,12 @@ def can_run_unprivileged() -> tuple[bool, str]:
     if os.geteuid() != 0:
         return False, "not root: the tests' own user already meets file modes"
     if shutil.which("runuser") is None:
+        if tools_required():
+            missing("runuser", "apt-get install util-linux")
         return False, "runuser is not installed"
     if not SYSTEM_PYTHON.exists():
+        if tools_required():
+            missing(str(SYSTEM_PYTHON), "apt-get install python3")
         return False, f"{SYSTEM_PYTHON} is not installed (Debian's python3)"
     return True, ""
 
@@ -369,11 +373,16 @@ def png_colours(path: Path) -> int:
     return len(colours)
 
 
+def tools_required() -> bool:
+    """Whether this run promised every tool and service (`make test`, or CI)."""
+    return os.environ.get("BUNDLER_TEST_TOOLS") == "required" or os.environ.get("CI") == "true"
+
+
 def missing(what: str, install: str) -> NoReturn:
     """A tool or service a test needs is not here: fail where it must be (`make test` sets
     BUNDLER_TEST_TOOLS=required after installing and starting everything, and CI sets
     CI=true), skip elsewhere saying how to get it."""
-    if os.environ.get("BUNDLER_TEST_TOOLS") == "required" or os.environ.get("CI") == "true":
+    if tools_required():
         pytest.fail(f"{what} is missing: `make test` must install it ({install})")
     pytest.skip(f"{what} is missing: `make test` installs it ({install})")
 

@@ -120,6 +120,7 @@ def test_a_shared_library_is_scanned_once_per_build(
     parses = Parses(monkeypatch)
     result = build(site, python=python)
     assert result.ok
+    assert len(parses.files) == 4  # discovery parsed each main file: the counter sees it
     walked = parses.names(site)
     assert sorted(set(walked)) == walked  # not one file twice, however many reach it
     assert walked == [
