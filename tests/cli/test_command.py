@@ -47,7 +47,9 @@ def failure(code: int, message: str, hint: str | None, file: str | None = None) 
 def test_every_command_leaves_through_one_place() -> None:
     def commands(group: click.Group) -> list[click.Command]:
         found: list[click.Command] = []
-        for command in group.commands.values():
+        for name in group.list_commands(click.Context(group)):
+            command = group.get_command(click.Context(group), name)
+            assert command is not None
             found += commands(command) if isinstance(command, click.Group) else [command]
         return found
 
