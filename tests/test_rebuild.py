@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -141,6 +142,7 @@ def test_a_no_change_rebuild_reads_no_source_and_writes_the_same_bytes(
     before = zips(first.out)
     parses, analyses = Parses(monkeypatch), Analyses(monkeypatch)
     again = build(site, python=python)
+    print("AGAIN", cached(again))
     assert parses.files == [] and parses.walks == []  # neither discovery nor the scan
     assert analyses.names == []  # nor the resolution: each function found by stat
     assert all(cached(again).values())
@@ -213,6 +215,7 @@ def test_each_change_rebuilds_exactly_the_functions_it_touches(
     apply, touched = CHANGES[change]
     apply(site)
     again = build(site, python=python)
+    print("AGAIN", cached(again))
     assert again.ok, [p.message for b in again.builds for p in b.problems]
     assert {n for n, hit in cached(again).items() if not hit} == touched
     fresh = build(site, python=python, out=Path("fresh"), options=BuildOptions(use_cache=False))
@@ -226,6 +229,7 @@ def test_a_main_file_that_loses_its_handler_fails_on_the_next_build(
     build(site, python=python)
     (site / "netlify" / "functions" / "two.py").write_text("from lib.shared import shared\n")
     again = build(site, python=python)
+    print("AGAIN", cached(again))
     assert cached(again) == {"alone": True, "one": True, "three": True, "two": False}
     assert [p.message for p in next(b for b in again.builds if b.name == "two").problems] == [
         "no top-level `handler` defined"
@@ -242,12 +246,14 @@ def test_a_damaged_scan_cache_is_parsed_again(
     shutil.rmtree(site / ".bundle-cache" / "sites")  # no index: every function is analysed
     parses = Parses(monkeypatch)
     again = build(site, python=python)
+    print("AGAIN", cached(again))
     assert len(parses.walks) == 7  # parsed again, not trusted
     assert zips(again.out) == zips(first.out)
 
 
 FINGERPRINT = """\
 import sys
+import time
 from pathlib import Path
 from bundler.analysis.session import Site
 from bundler.cache.index import _site_fingerprint
@@ -303,6 +309,7 @@ def test_a_function_saved_by_rename_is_the_only_one_read_again(
     os.replace(temporary, path)
     parses, analyses = Parses(monkeypatch), Analyses(monkeypatch)
     again = build(site, python=python)
+    print("AGAIN", cached(again))
     assert parses.names(site) == ["netlify/functions/one.py"]
     assert analyses.names == ["one"]
     assert {n for n, hit in cached(again).items() if not hit} == {"one"}
@@ -315,6 +322,7 @@ def test_a_new_function_is_built_and_the_others_kept(python: Path, site: Path) -
         "from lib.deep import depth\n\ndef handler(event, context):\n    return depth()\n"
     )
     again = build(site, python=python)
+    print("AGAIN", cached(again))
     assert {n for n, hit in cached(again).items() if not hit} == {"four"}
     fresh = build(site, python=python, out=Path("fresh"), options=BuildOptions(use_cache=False))
     assert zips(again.out) == zips(fresh.out)
@@ -343,6 +351,53 @@ def test_a_file_saved_during_the_build_is_not_trusted_by_stat(
     assert saved
     monkeypatch.setattr(Packer, "write_zip", write_zip)
     again = build(site, python=python)
+    print("AGAIN", cached(again))
     fresh = build(site, python=python, out=Path("fresh"), options=BuildOptions(use_cache=False))
     assert "return 55" in member(fresh.out / "one.zip", "lib/deep.py")
+    assert zips(again.out) == zips(fresh.out)
+
+
+def test_a_cold_build_then_a_rebuild_at_once_reads_and_analyses_nothing(
+    python: Path, site: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The cold build creates `dist/` and `.bundle-cache/` in the site root, so the root's
+    change time falls in the settle margin; the functions that looked modules up there
+    are still recorded, and the rebuild straight after finds every one by stat."""
+    monkeypatch.setattr(index, "_SETTLE_NS", 10**9 // 2)  # a real margin (the fixture's is 0)
+    time.sleep(0.6)  # the site's own files are older than the margin; the cold build's are not
+    first = build(site, python=python)
+    assert (site / "dist" / "functions").is_dir() and (site / ".bundle-cache").is_dir()
+    parses, analyses = Parses(monkeypatch), Analyses(monkeypatch)
+    again = build(site, python=python)
+    print("AGAIN", cached(again))
+    assert parses.files == [] and parses.walks == []
+    assert analyses.names == []
+    assert all(cached(again).values())
+    assert zips(again.out) == zips(first.out)
+
+
+def test_a_module_added_while_the_build_runs_is_seen_by_the_next_build(
+    python: Path, site: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The site root's names are read before any function is analysed: a `json.py` saved
+    there after a function's analysis and before its record (it shadows the standard
+    library's) must not be recorded as if that analysis had seen it."""
+    (site / "netlify" / "functions" / "alone.py").unlink()  # `one` is analysed first
+    build(site, python=python)
+    for recorded in (site / ".bundle-cache" / "sites").iterdir():
+        recorded.unlink()  # so no lookup reads the root's names before the analysis
+    analyse = conductor.analyse_function
+
+    def save_after_analysing(opened: Any, function: Any) -> Any:
+        found = analyse(opened, function)
+        add_a_site_module(site)
+        return found
+
+    monkeypatch.setattr(conductor, "analyse_function", save_after_analysing)
+    build(site, python=python, options=BuildOptions(jobs=1))
+    monkeypatch.setattr(conductor, "analyse_function", analyse)
+    again = build(site, python=python)
+    assert not cached(again)["one"]
+    fresh = build(site, python=python, out=Path("fresh"), options=BuildOptions(use_cache=False))
+    assert "'mine'" in member(fresh.out / "one.zip", "json.py")
     assert zips(again.out) == zips(fresh.out)

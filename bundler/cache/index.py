@@ -52,6 +52,7 @@ class FunctionIndex:
         self._changed = False
         self._started = time.time_ns()
         self._read()
+        self._early = self._list_early()
 
     def lookup(
         self, function: Function, zip_path: Path
@@ -99,7 +100,8 @@ class FunctionIndex:
             "resolution": _resolution_json(analysis.resolution),
             "warnings": [problem_json(w) for w in analysis.warnings],
         }
-        if not self._settled([str(function.main_file), *sources, *record["folders"]]):
+        late = [f for f in record["folders"] if f not in self._early]
+        if not self._settled([str(function.main_file), *sources, *late]):
             return  # changed while this build read it: the next build analyses it again
         try:
             record["quick"] = self._quick(function, record)
@@ -144,6 +146,25 @@ class FunctionIndex:
             digest.update(f"\0{name}=={distribution.version}\0".encode())
             digest.update(self.cache.distribution_digest(distribution))
         return digest.hexdigest()
+
+    def _list_early(self) -> frozenset[str]:
+        """List, before any function is analysed, the folders its imports are looked up in
+        (the site root, the functions' folders, the project roots, and every folder an
+        earlier build recorded). A record then holds the names as they were before the
+        analysis, so a name added during the build is seen by the next one, and these
+        folders need no settle margin: the build's own `dist/` and cache folder, created in
+        the site root just before, no longer leave every function unrecorded after a cold
+        build."""
+        site = self.site
+        folders = {str(site.root), str(site.functions_dir), *map(str, site.project_roots)}
+        folders.update(str(f.folder) for f in site.discovery.functions)
+        for record in self._records.values():
+            found = record.get("folders") if isinstance(record, dict) else None
+            if isinstance(found, list):
+                folders.update(f for f in found if isinstance(f, str))
+        for folder in folders:
+            self._listing(folder)
+        return frozenset(folders)
 
     def _settled(self, paths: Iterable[str]) -> bool:
         """Whether none of `paths` changed since shortly before this build began: a file
