@@ -18,7 +18,7 @@ from bundler.cli import main
 from bundler.errors import UsageError
 from bundler.manifest.document import MANIFEST_NAME, Manifest
 from bundler.manifest.reader import read_manifest
-from bundler.manifest.writer import manifest_document
+from bundler.manifest.writer import manifest_document, write_document
 from bundler.results import BuildResult
 
 FUNCTIONS = {
@@ -158,6 +158,47 @@ def test_distributions_with_versions_and_bytes(
 def test_file_format_is_stable(result: BuildResult, manifest: dict[str, Any]) -> None:
     text = result.manifest.read_text(encoding="utf-8")
     assert text == json.dumps(manifest, indent=2, sort_keys=True) + "\n"
+
+
+ODD_VALUES: dict[str, Any] = {
+    "empty": {"list": [], "object": {}, "tuple": ()},
+    "nested": [[], [{}], [[1, [2]]], {"b": {"c": []}, "a": None}],
+    "numbers": [0, -1, 10**30, 2.5, -0.0, 1e100, float("nan"), float("inf"), True, False],
+    "strings": ["", "é", "\u2028", '"quoted"\n\t\\', "\x00", "\U0001f600"],
+    "z first": "keys sorted",
+}
+
+
+@pytest.mark.parametrize("document", [VALID_MANIFEST, ODD_VALUES], ids=["manifest", "odd"])
+def test_the_writer_writes_the_bytes_of_json_dumps(tmp_path: Path, document: Any) -> None:
+    path = tmp_path / MANIFEST_NAME
+    write_document(path, document)
+    assert path.read_text(encoding="utf-8") == json.dumps(document, indent=2, sort_keys=True) + "\n"
+
+
+def test_a_manifest_with_the_same_bytes_is_left_alone(tmp_path: Path) -> None:
+    path = tmp_path / MANIFEST_NAME
+    write_document(path, VALID_MANIFEST)
+    before = path.stat()
+    write_document(path, VALID_MANIFEST)
+    after = path.stat()
+    assert (after.st_ino, after.st_mtime_ns, after.st_ctime_ns) == (
+        before.st_ino, before.st_mtime_ns, before.st_ctime_ns
+    )  # fmt: skip
+    changed = {**VALID_MANIFEST, "bundlerVersion": "9.9.9"}
+    write_document(path, changed)
+    assert path.stat().st_ino != before.st_ino  # a new file renamed into place
+    assert json.loads(path.read_text(encoding="utf-8")) == changed
+
+
+def test_a_manifest_that_is_a_link_is_replaced_not_followed(tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere.json"
+    elsewhere.write_text(json.dumps(VALID_MANIFEST, indent=2, sort_keys=True) + "\n")
+    path = tmp_path / MANIFEST_NAME
+    path.symlink_to(elsewhere)  # the same bytes behind a link: still written as a file
+    write_document(path, VALID_MANIFEST)
+    assert not path.is_symlink()
+    assert path.read_text(encoding="utf-8") == elsewhere.read_text(encoding="utf-8")
 
 
 def test_no_host_paths(result: BuildResult) -> None:
