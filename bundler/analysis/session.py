@@ -16,6 +16,7 @@ from bundler.analysis.scan import Scan, scan_function
 from bundler.environment.choice import PythonChoice, choose_python
 from bundler.environment.distributions import Environment
 from bundler.environment.interpreter import Interpreter
+from bundler.environment.kept import KeptEnvironment, kept_file
 from bundler.environment.targets import Target
 from bundler.errors import BundlerError, Problem, UsageError, display_path
 from bundler.project.config import DEFAULT_FUNCTIONS_DIR, SiteConfig
@@ -46,6 +47,8 @@ class Site:
     libraries: LibraryIndex = field(compare=False, repr=False)
     # each first-party file's imports, read once per build whichever functions reach it
     scans: FileScans = field(compare=False, repr=False)
+    # the environment's index, kept in the cache while nothing it read has changed
+    kept: KeptEnvironment = field(compare=False, repr=False)
 
     @classmethod
     def open(
@@ -95,7 +98,8 @@ class Site:
             raise UsageError(*(replace(p, file=settings) for p in error.problems)) from None
         same_minor = interpreter.version[:2] == target.python
         patch = interpreter.version[2] if same_minor else 0
-        environment = Environment.from_interpreter(interpreter, replace(target, patch=patch))
+        kept = KeptEnvironment(kept_file(cache_dir, interpreter))
+        environment = kept.environment(interpreter, replace(target, patch=patch))
         sources = SourceMemo(_discovery_file(cache_dir, directory))
         declarations = Declarations.from_config(config, environment)
         return cls(
@@ -111,6 +115,7 @@ class Site:
             sources=sources,
             libraries=LibraryIndex(environment, complete=every_library_import),
             scans=FileScans(root, sources),
+            kept=kept,
         )
 
     def use_cache(self, cache: CacheFolder | None) -> None:
@@ -125,6 +130,7 @@ class Site:
         self.scans.close()
         if cache is not None:
             self.sources.save(cache)
+        self.kept.save(cache)
 
     @property
     def warnings(self) -> tuple[Problem, ...]:

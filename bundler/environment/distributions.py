@@ -136,7 +136,7 @@ class Environment:
 
 
 # The files of a `.dist-info` (or `.egg-info`) that reading a distribution opens
-_METADATA_FILES = (
+METADATA_FILES = (
     "METADATA",
     "PKG-INFO",
     "RECORD",
@@ -156,7 +156,7 @@ def _unsafe_metadata(location: Path) -> Problem | None:
     each metadata file must be a regular file inside its site-packages folder.
     """
     site = os.path.realpath(location.parent)
-    paths = [location] if location.is_file() else [location / n for n in _METADATA_FILES]
+    paths = [location] if location.is_file() else [location / n for n in METADATA_FILES]
     for path in paths:
         try:
             info = os.stat(path)
