@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import os
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -161,18 +162,20 @@ def _unreadable(directory: Path, error: OSError) -> UsageError:
 
 def _candidates(directory: Path) -> Iterator[tuple[str, Path | Problem]]:
     """(name, main file) for each function; (name, problem) for a folder not readable."""
-    try:
-        entries = sorted(directory.iterdir())
+    try:  # scandir knows each entry's kind without a stat (but for links: followed)
+        with os.scandir(directory) as listing:
+            entries = sorted(listing, key=lambda e: e.name)
     except OSError as error:
         raise _unreadable(directory, error) from None
     for entry in entries:
         if entry.name.startswith((".", "_")):
             continue  # hidden files, __pycache__, __init__.py and _private helpers
+        path = directory / entry.name
         try:
-            if entry.is_file() and entry.suffix == ".py":
-                yield entry.stem, entry
+            if entry.is_file() and path.suffix == ".py":
+                yield path.stem, path
             elif entry.is_dir():
-                for main in (entry / f"{entry.name}.py", entry / "index.py"):
+                for main in (path / f"{entry.name}.py", path / "index.py"):
                     if main.is_file():
                         yield entry.name, main
         except OSError as error:
@@ -181,7 +184,7 @@ def _candidates(directory: Path) -> Iterator[tuple[str, Path | Problem]]:
                 entry.name,
                 Problem(
                     f"cannot read this folder: {error.strerror or error}",
-                    file=entry,
+                    file=path,
                     hint=f"{READ_HINT}, or move it out of the functions folder",
                 ),
             )
@@ -269,7 +272,7 @@ def _recall(
         return None
     try:
         handler_line, written, line, notes = saved
-        in_source = ast.literal_eval(written)
+        in_source = {} if written == "{}" else ast.literal_eval(written)  # most have none
         found = [
             Problem(
                 str(m),
