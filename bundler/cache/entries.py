@@ -78,7 +78,7 @@ class BuildCache:
             target.runtime,
             target.machine,
             function.name,
-            function.main_file.relative_to(site.root).as_posix(),
+            _relative(function.main_file, site.root),
             function.layout,
             list(settings.include),
             list(settings.exclude),
@@ -137,7 +137,7 @@ class BuildCache:
     def entry_identity(self, key: str) -> list[int] | None:
         """The identity on disk of `key`'s entry file (None when it is not a file)."""
         try:
-            found = os.lstat(self.folder / f"{key}.json")
+            found = os.lstat(f"{self.folder}/{key}.json")  # a str: no Path made per entry
         except OSError:
             return None
         return _identity(found) if stat.S_ISREG(found.st_mode) else None
@@ -259,6 +259,15 @@ def cached_build(entry: Mapping[str, Any], zip_path: Path) -> CachedBuild:
     warnings = tuple(problem_from_json(w) for w in entry["warnings"])
     dropped = {k: (v[0], v[1]) for k, v in entry["dropped"].items()}
     return CachedBuild(bundle, dict(entry["sizes"]), warnings, dropped)
+
+
+def _relative(path: Path, root: Path) -> str:
+    """`path.relative_to(root).as_posix()`, without making paths (once per function on
+    every build)."""
+    text, prefix = str(path), str(root).rstrip("/") + "/"
+    if text.startswith(prefix):
+        return text[len(prefix) :]
+    return path.relative_to(root).as_posix()
 
 
 def _well_formed(body: Any) -> bool:

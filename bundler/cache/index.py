@@ -46,7 +46,9 @@ class FunctionIndex:
         self.path = cache.cache.path / "sites" / f"{name}.json"
         self._site = _site_fingerprint(site, cache.options)
         self._lock = threading.Lock()
-        self._signatures: dict[str, list[int]] = {}  # stat once per build, shared files once
+        # each file's stat and each folder's names, hashed as `_quick` does, once per build
+        self._files: dict[str, bytes] = {}
+        self._folders: dict[str, bytes] = {}
         self._listings: dict[str, str] = {}  # each folder's names, once per build
         self._records: dict[str, Any] = {}
         self._changed = False
@@ -136,10 +138,10 @@ class FunctionIndex:
         digest = hashlib.sha256()
         head = [self.cache.head(self.site, function), record["key"]]
         digest.update(json.dumps(head).encode())
-        for path in (function.main_file, *record["files"]):
-            digest.update(f"\0{path}\0{self._signature(str(path))}".encode())
+        for path in (str(function.main_file), *record["files"]):
+            digest.update(self._file_part(path))
         for folder in record["folders"]:
-            digest.update(f"\0{folder}/\0{self._listing(str(folder))}".encode())
+            digest.update(self._folder_part(folder))
         environment = self.site.environment
         for name in record["distributions"]:
             distribution = environment.distributions[name]
@@ -193,11 +195,21 @@ class FunctionIndex:
             self._listings[folder] = found
         return found
 
-    def _signature(self, path: str) -> list[int]:
-        found = self._signatures.get(path)
+    def _file_part(self, path: str) -> bytes:
+        """What `_quick` hashes of the file at `path`: its stat, once per build however
+        many functions read it."""
+        found = self._files.get(path)
         if found is None:
-            found = list(file_signature(path))  # a str: no Path made per file
-            self._signatures[path] = found
+            found = f"\0{path}\0{list(file_signature(path))}".encode()  # no Path made
+            self._files[path] = found
+        return found
+
+    def _folder_part(self, folder: str) -> bytes:
+        """What `_quick` hashes of `folder`: its names, once per build."""
+        found = self._folders.get(folder)
+        if found is None:
+            found = f"\0{folder}/\0{self._listing(folder)}".encode()
+            self._folders[folder] = found
         return found
 
 
