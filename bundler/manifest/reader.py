@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from bundler.errors import Problem, UsageError
 from bundler.files import NotARegularFile, open_regular
@@ -118,8 +118,8 @@ def _function(item: object, where: str) -> ManifestFunction:
     if attribute != "handler" or not NAME_RULE.fullmatch(module):
         raise Malformed(f"{at}handler: {handler!r} is not MODULE.handler")
     main_file = read_string(entry, "mainFile", at)
-    pure = PurePosixPath(main_file)
-    if pure.is_absolute() or ".." in pure.parts or not main_file.endswith(".py"):
+    # PurePosixPath's test, by hand: once per function of every build that reads it
+    if main_file.startswith("/") or ".." in main_file.split("/") or not main_file.endswith(".py"):
         raise Malformed(f"{at}mainFile: {main_file!r} is not a .py file inside the site")
     kind = read_string(entry, "kind", at)
     if kind not in KINDS:
