@@ -200,7 +200,10 @@ class FunctionIndex:
         many functions read it."""
         found = self._files.get(path)
         if found is None:
-            found = f"\0{path}\0{list(file_signature(path))}".encode()  # no Path made
+            signature = self.site.sources.seen(path)  # a main file: discovery stat'ed it
+            if signature is None:
+                signature = file_signature(path)  # a str: no Path made per file
+            found = f"\0{path}\0{list(signature)}".encode()
             self._files[path] = found
         return found
 

@@ -66,6 +66,7 @@ class SourceMemo:
         self.saved = saved
         self._read: dict[str, list[Any]] = {}
         self._used: dict[str, list[Any]] = {}
+        self._seen: dict[str, tuple[int, ...]] = {}  # each main file's stat, this build
         if saved is not None:
             with contextlib.suppress(OSError, ValueError, TypeError, RecursionError):
                 with open_regular(saved, follow_symlinks=False) as stream:
@@ -76,6 +77,7 @@ class SourceMemo:
     def recall(self, path: Path) -> Any:
         """The value `remember` kept for `path` while it has the same stat, else None."""
         signature = file_signature(path)
+        self._seen[str(path)] = signature
         known = self._read.get(str(path))
         if not signature or not isinstance(known, list) or len(known) != 2:
             return None
@@ -88,6 +90,12 @@ class SourceMemo:
         """Keep `value` (JSON) for `path` as it was at `signature`."""
         if signature:
             self._used[str(path)] = [list(signature), value]
+        self._seen[str(path)] = signature
+
+    def seen(self, path: str) -> tuple[int, ...] | None:
+        """The stat `recall` or `remember` had for `path` in this build (taken before any
+        function was analysed), or None: the index need not stat each main file again."""
+        return self._seen.get(path)
 
     def save(self, cache: CacheFolder) -> None:
         """Write what was recalled or remembered this build (and nothing else) to `cache`."""
