@@ -22,7 +22,7 @@ from bundler.analysis import file_scans
 from bundler.build import build
 from bundler.cache import index
 from bundler.pack.packer import Packer
-from bundler.project import discover
+from bundler.project import discover, source
 from bundler.results import BuildOptions, BuildResult
 
 SHARED = """\
@@ -150,6 +150,40 @@ def test_a_no_change_rebuild_reads_no_source_and_writes_the_same_bytes(
     fresh = build(site, python=python, out=Path("fresh"), options=BuildOptions(use_cache=False))
     assert zips(fresh.out) == before  # the manifest too: the same as a build from nothing
     assert [b.problems for b in again.builds] == [b.problems for b in first.builds]
+
+
+def test_a_no_change_rebuild_stats_each_input_once(
+    python: Path, site: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file many functions read (lib/shared.py: three of them) is stat'ed once per build,
+    and a main file only by discovery: the index takes the stat discovery took."""
+    build(site, python=python)
+    build(site, python=python)
+    by_index: list[str] = []
+    by_discovery: list[str] = []
+
+    def counted(into: list[str], real: Callable[[Any], tuple[int, ...]]) -> Any:
+        def stat(path: Any) -> tuple[int, ...]:
+            into.append(str(path))
+            return real(path)
+
+        return stat
+
+    monkeypatch.setattr(index, "file_signature", counted(by_index, index.file_signature))
+    monkeypatch.setattr(source, "file_signature", counted(by_discovery, source.file_signature))
+    again = build(site, python=python)
+    assert all(cached(again).values())
+    lib = site / "lib"
+    assert sorted(p for p in by_index if p.startswith(str(site))) == [
+        str(lib / "__init__.py"),
+        str(lib / "deep.py"),
+        str(lib / "shared.py"),
+    ]
+    mains = site / "netlify" / "functions"
+    assert sorted(by_discovery) == [
+        str(mains / "alone.py"), str(mains / "one.py"),
+        str(mains / "three" / "three.py"), str(mains / "two.py"),
+    ]  # fmt: skip
 
 
 def test_a_fresh_checkout_with_a_restored_cache_parses_only_to_discover(

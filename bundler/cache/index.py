@@ -48,8 +48,7 @@ class FunctionIndex:
         self._lock = threading.Lock()
         # each file's stat and each folder's names, hashed as `_quick` does, once per build
         self._files: dict[str, bytes] = {}
-        self._folders: dict[str, bytes] = {}
-        self._listings: dict[str, str] = {}  # each folder's names, once per build
+        self._listings: dict[str, bytes] = {}
         self._records: dict[str, Any] = {}
         self._changed = False
         self._started = time.time_ns()
@@ -141,7 +140,7 @@ class FunctionIndex:
         for path in (str(function.main_file), *record["files"]):
             digest.update(self._file_part(path))
         for folder in record["folders"]:
-            digest.update(self._folder_part(folder))
+            digest.update(self._listing(folder))
         environment = self.site.environment
         for name in record["distributions"]:
             distribution = environment.distributions[name]
@@ -181,17 +180,19 @@ class FunctionIndex:
                 return False
         return True
 
-    def _listing(self, folder: str) -> str:
-        """The names in `folder`, as a digest: a module added there may shadow an import,
-        while a file saved by writing a new copy and renaming it over the old (as many
-        editors and `git checkout` do) changes the folder's times but not its names."""
+    def _listing(self, folder: str) -> bytes:
+        """What `_quick` hashes of `folder`: its names, once per build. A module added
+        there may shadow an import, while a file saved by writing a new copy and renaming
+        it over the old (as many editors and `git checkout` do) changes the folder's times
+        but not its names."""
         found = self._listings.get(folder)
         if found is None:
             try:
                 names = sorted(os.listdir(folder))
             except OSError as error:
                 names = [f"\0{error.errno}"]  # gone or unreadable: analysed again
-            found = hashlib.sha256("\0".join(names).encode()).hexdigest()
+            digest = hashlib.sha256("\0".join(names).encode()).hexdigest()
+            found = f"\0{folder}/\0{digest}".encode()
             self._listings[folder] = found
         return found
 
@@ -205,14 +206,6 @@ class FunctionIndex:
                 signature = file_signature(path)  # a str: no Path made per file
             found = f"\0{path}\0{list(signature)}".encode()
             self._files[path] = found
-        return found
-
-    def _folder_part(self, folder: str) -> bytes:
-        """What `_quick` hashes of `folder`: its names, once per build."""
-        found = self._folders.get(folder)
-        if found is None:
-            found = f"\0{folder}/\0{self._listing(folder)}".encode()
-            self._folders[folder] = found
         return found
 
 
