@@ -94,14 +94,16 @@ class _Plan(Generic[R]):
         self._results: list[R] = []
         self._left = len(prepare)  # results not yet given
         self._stopped = False
-        self._cond = threading.Condition()
+        lock = threading.Lock()
+        self._cond = threading.Condition(lock)  # the workers wait on this one for work...
+        self._given = threading.Condition(lock)  # ...the caller on this one for results
 
     def results(self) -> Iterator[R]:
         """Each result as it comes, until every function gave one (or a bug stopped us)."""
         while True:
             with self._cond:
                 while not self._results and self._left and not self._stopped:
-                    self._cond.wait()
+                    self._given.wait()
                 found, self._results = self._results, []
                 done = not self._left or self._stopped
             yield from found
@@ -113,6 +115,7 @@ class _Plan(Generic[R]):
         with self._cond:
             self._stopped = True
             self._cond.notify_all()
+            self._given.notify_all()
 
     def work(self) -> None:
         """One thread: take tasks until there are none left."""
@@ -128,6 +131,7 @@ class _Plan(Generic[R]):
                     self.failure = error
                 self._stopped = True
                 self._cond.notify_all()
+                self._given.notify_all()
 
     def _next(self) -> Callable[[], None] | None:
         """The next task, by the order of preference in the module's docstring; None
@@ -182,7 +186,7 @@ class _Plan(Generic[R]):
                     function.waiting += 1
             if not function.waiting:
                 self._ready.append(function)
-            self._cond.notify_all()
+            self._cond.notify_all()  # new files or a zip to write: work for idle threads
 
     def _deflate(self, path: str, size: int) -> None:
         # A failure is left to each function holding the file: `finish` reads it again
@@ -195,7 +199,7 @@ class _Plan(Generic[R]):
                 function.waiting -= 1
                 if not function.waiting:
                     self._ready.append(function)
-            self._cond.notify_all()
+                    self._cond.notify()  # a zip to write, for a thread waiting for work
 
     def _finish(self, function: _Function[R]) -> None:
         self._give(function.packing.finish())
@@ -204,4 +208,6 @@ class _Plan(Generic[R]):
         with self._cond:
             self._results.append(result)
             self._left -= 1
-            self._cond.notify_all()
+            self._given.notify()
+            if not self._left:
+                self._cond.notify_all()  # nothing left: waiting threads may stop
