@@ -24,7 +24,6 @@ from __future__ import annotations
 import contextlib
 import heapq
 import itertools
-import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -37,11 +36,6 @@ from bundler.store.blobs import BlobStore
 
 R = TypeVar("R")
 _LARGE = 1024 * 1024  # files from this size are deflated largest first, before the rest
-# A thread back from zlib or a read waits for the GIL until the thread holding it is made
-# to let go, after the switch interval (5 ms by default): a thread writing a zip's headers or
-# analysing a function slowed a thread deflating small files 3 to 13 times (measured here
-# with 35 KB compress calls against a Python loop); 0.5 ms: 2 times.
-_SWITCH = 0.0005
 
 
 @dataclass(frozen=True)
@@ -65,9 +59,6 @@ def pack_all(store: BlobStore, prepare: Sequence[Prepare[R]], threads: int) -> I
     """
     plan = _Plan(store, list(prepare), max(1, threads))
     workers = [threading.Thread(target=plan.work, daemon=True) for _ in range(plan.threads)]
-    interval = sys.getswitchinterval()
-    if plan.threads > 1:
-        sys.setswitchinterval(min(interval, _SWITCH))
     for worker in workers:
         worker.start()
     try:
@@ -76,7 +67,6 @@ def pack_all(store: BlobStore, prepare: Sequence[Prepare[R]], threads: int) -> I
         plan.stop()
         for worker in workers:
             worker.join()
-        sys.setswitchinterval(interval)
     if plan.failure is not None:
         raise plan.failure
 
