@@ -3,22 +3,22 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import os
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
 from packaging.utils import canonicalize_name
 
 from bundler.analysis.resolve import Resolution
-from bundler.analysis.session import Progress, Site, Step, analyse_function
+from bundler.analysis.session import Analysis, Progress, Site, Step, analyse_function
 from bundler.cache.entries import BuildCache, CachedBuild
 from bundler.cache.index import FunctionIndex
 from bundler.errors import BundlerError, Problem, UsageError
 from bundler.manifest.document import MANIFEST_NAME
 from bundler.manifest.reader import read_manifest
 from bundler.manifest.writer import write_manifest
-from bundler.pack.contents import DistributionEntries, collect_contents
+from bundler.pack.contents import Contents, DistributionEntries, collect_contents
 from bundler.pack.destinations import (
     check_output_folder,
     claim_output_folder,
@@ -29,6 +29,7 @@ from bundler.pack.first_party import first_party_files
 from bundler.pack.fit import Fitter
 from bundler.pack.limits import check_unzipped, check_zipped
 from bundler.pack.packer import Packer
+from bundler.pack.pipeline import Packing, pack_all
 from bundler.project.declarations_read import no_declarations
 from bundler.project.discover import Function
 from bundler.results import BuildOptions, BuildResult, FunctionBuild
@@ -100,17 +101,16 @@ def _build_into(
     memo: dict[Path, DistributionEntries] = {}  # each distribution's files, once
     jobs = options.jobs or os.cpu_count() or 1
     try:
-        with ThreadPoolExecutor(max_workers=jobs) as pool:
-            for function in functions:
-                say(f"building {function.name}")
-            futures = [
-                pool.submit(_build_function, opened, f, out, cache, index, fitter, packer, memo)
-                for f in functions
-            ]
-            for done, future in enumerate(as_completed(futures), start=1):
-                builds.append(future.result())
-                if step:
-                    step(done, len(functions))
+        for function in functions:
+            say(f"building {function.name}")
+        prepare = [
+            functools.partial(_build_function, opened, f, out, cache, index, fitter, packer, memo)
+            for f in functions
+        ]
+        for done, result in enumerate(pack_all(packer.store, prepare, jobs), start=1):
+            builds.append(result)
+            if step:
+                step(done, len(functions))
     finally:
         packer.close()  # writes this run's new blobs: the zips are complete already
         opened.close(folder)  # what it read from libraries and the site's files, kept
@@ -166,7 +166,9 @@ def _build_function(
     fitter: Fitter,
     packer: Packer,
     memo: dict[Path, DistributionEntries],
-) -> FunctionBuild:
+) -> FunctionBuild | Packing[FunctionBuild]:
+    """Everything before the zip: the cached build, a failure, or what `_write` needs once
+    the function's files are deflated (`pack_all` deflates them with other functions')."""
     warnings: list[Problem] = []
     destination = out / f"{function.name}.zip"
     if index is not None:  # nothing it read has changed: no need to read it again
@@ -178,6 +180,7 @@ def _build_function(
         warnings += analysis.warnings
         resolution = analysis.resolution
         key = None
+        sources: list[Path] = []
         if cache is not None:
             refused: list[Problem] = []  # a file that may not ship: no cache, collect says why
             sources = [
@@ -196,35 +199,69 @@ def _build_function(
         contents, notes = fitter.add_bytecode(contents)
         late = [*fitted, *contents.warnings, *notes]
         late += check_unzipped(contents, function.name, function.main_file)
+    except (BundlerError, OSError) as error:
+        return _failed(function, destination, warnings, error)
+    pending = _Pending(function, destination, analysis, key, sources, contents, warnings, late)
+    return Packing(contents, functools.partial(_write, pending, cache, index, packer))
 
-        def check(zipped: int) -> None:
-            late.extend(check_zipped(zipped, contents, function.name, function.main_file))
 
-        bundle = packer.write_zip(contents, destination, check=check)
+@dataclasses.dataclass(frozen=True)
+class _Pending:
+    """A function analysed and listed, whose zip is still to write."""
+
+    function: Function
+    destination: Path
+    analysis: Analysis
+    key: str | None
+    sources: list[Path]
+    contents: Contents
+    warnings: list[Problem]
+    late: list[Problem]
+
+
+def _write(
+    pending: _Pending, cache: BuildCache | None, index: FunctionIndex | None, packer: Packer
+) -> FunctionBuild:
+    """Write the zip of a function whose files are deflated; store it in the cache."""
+    function, contents, late = pending.function, pending.contents, pending.late
+
+    def check(zipped: int) -> None:
+        late.extend(check_zipped(zipped, contents, function.name, function.main_file))
+
+    try:
+        bundle = packer.write_zip(contents, pending.destination, check=check)
         sizes = contents.bytes_by_owner()
         dropped = contents.dropped_by_pattern()
-        if cache is not None and key is not None:
-            entry = cache.store(key, bundle, sizes, late, dropped)
+        if cache is not None and pending.key is not None:
+            entry = cache.store(pending.key, bundle, sizes, late, dropped)
             if index is not None:
-                index.record(function, analysis, key, sources, entry)
-    except BundlerError as error:
-        problems = tuple(p.for_function(function.name) for p in error.problems)
-        return FunctionBuild(
-            name=function.name, function=function, problems=tuple(warnings) + problems
-        )
-    except OSError as error:  # disk full, read-only, a file gone: this function's problem
-        problem = function_fault(error, destination).for_function(function.name)
-        return FunctionBuild(name=function.name, function=function, problems=(*warnings, problem))
+                index.record(function, pending.analysis, pending.key, pending.sources, entry)
+    except (BundlerError, OSError) as error:
+        return _failed(function, pending.destination, pending.warnings, error)
     return FunctionBuild(
         name=function.name,
         function=function,
         bundle=bundle,
-        resolution=resolution,
+        resolution=pending.analysis.resolution,
         contents=contents,
-        problems=tuple(p.for_function(function.name) for p in (*warnings, *late)),
+        problems=tuple(p.for_function(function.name) for p in (*pending.warnings, *late)),
         sizes=sizes,
         dropped=dropped,
     )
+
+
+def _failed(
+    function: Function, destination: Path, warnings: list[Problem], error: Exception
+) -> FunctionBuild:
+    """The build of a function that failed: its warnings so far, then why."""
+    if isinstance(error, BundlerError):
+        problems = tuple(p.for_function(function.name) for p in error.problems)
+        return FunctionBuild(
+            name=function.name, function=function, problems=tuple(warnings) + problems
+        )
+    assert isinstance(error, OSError)  # disk full, read-only, a file gone: this function's
+    problem = function_fault(error, destination).for_function(function.name)
+    return FunctionBuild(name=function.name, function=function, problems=(*warnings, problem))
 
 
 def _from_cache(

@@ -17,7 +17,7 @@ from pathlib import Path
 from bundler.errors import UsageError
 from bundler.files import changed_size, write_atomically
 from bundler.pack.contents import Contents
-from bundler.pack.zipwriter import ZipWriter
+from bundler.pack.zipwriter import Headers, ZipWriter
 from bundler.store.blobs import DEFAULT_LEVEL, BlobStore
 from bundler.store.deflated import Deflated
 from bundler.store.folder import CacheFolder
@@ -91,6 +91,7 @@ class Packer:
     ) -> None:
         self.stamp = zip_timestamp()  # once per build, before any work: it may be refused
         self.store = BlobStore(cache_dir, level=level)
+        self._headers: Headers = {}  # shared by every zip: members repeat across functions
 
     def __enter__(self) -> Packer:
         return self
@@ -101,6 +102,7 @@ class Packer:
     def close(self) -> None:
         """Drop the blobs held in memory and any temporary files."""
         self.store.close()
+        self._headers.clear()
 
     def write_zip(
         self,
@@ -121,7 +123,7 @@ class Packer:
             if entry.data is None and member.size != entry.size:
                 raise changed_size(entry.source, entry.size, member.size)
         with write_atomically(destination, f".{destination.name}.") as pending:
-            writer = ZipWriter(pending.stream.fileno(), self.stamp)
+            writer = ZipWriter(pending.stream.fileno(), self.stamp, self._headers)
             for entry, member in zip(contents.entries, members, strict=True):
                 writer.add(entry.arcname, member, executable=entry.executable)
             digest = writer.finish()

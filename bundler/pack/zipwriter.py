@@ -29,11 +29,17 @@ _ZIP64_VERSION = 45
 _UNIX = 3
 _UTF8_NAME = 0x800
 _LOCAL = struct.Struct("<4s2B4HL2L2H")
-_CENTRAL = struct.Struct("<4s4B4HL2L5H2L")
+_CENTRAL_HEAD = struct.Struct("<4s4B4HL2L5HL")  # a central record up to its offset...
+_OFFSET = struct.Struct("<L")  # ...which differs in every zip, then the name
 _END = struct.Struct("<4s4H2LH")
 _END64 = struct.Struct("<4sQ2H2L4Q")
 _END64_LOCATOR = struct.Struct("<4sLQL")
 _BUFFER = 1024 * 1024
+_HEADERS_KEPT = 200_000  # members whose headers a build keeps (~40 MB at most)
+
+_Headers = tuple[bytes, bytes, bytes]  # local header, central record head, name
+Headers = dict[tuple[str, bool, int, int, int], _Headers]
+"""The headers of members already written in a build, shared by its `ZipWriter`s."""
 
 
 class ZipWriter:
@@ -44,12 +50,18 @@ class ZipWriter:
     `finish()` once, after the last member, to write the central directory.
     """
 
-    def __init__(self, fd: int, stamp: tuple[int, int, int, int, int, int]) -> None:
+    def __init__(
+        self,
+        fd: int,
+        stamp: tuple[int, int, int, int, int, int],
+        headers: Headers | None = None,
+    ) -> None:
         self._fd = fd
         year, month, day, hour, minute, second = stamp
         self._date = (year - 1980) << 9 | month << 5 | day
         self._time = hour << 11 | minute << 5 | second // 2
-        self._central: list[bytes] = []  # the central directory records, in order
+        self._headers: Headers = {} if headers is None else headers
+        self._central: list[bytes] = []  # the central directory records, in order, in pieces
         self._buffer = bytearray()
         self._position = 0
         self._digest = hashlib.sha256()
@@ -64,48 +76,23 @@ class ZipWriter:
         """Append one member: its local header, then its compressed bytes."""
         if self._finished:
             raise ValueError("the zip is already finished")
-        if not name or "\0" in name:
-            raise ValueError(f"invalid member name {name!r}")
-        try:
-            encoded, flags = name.encode("ascii"), 0
-        except UnicodeEncodeError:
-            encoded, flags = name.encode("utf-8"), _UTF8_NAME
-        crc, size, compressed_size = member.crc32, member.size, member.compressed_size
+        key = (name, executable, member.crc32, member.size, member.compressed_size)
+        headers = self._headers.get(key)
+        if headers is None:
+            headers = self._make_headers(name, member, executable)
+            if len(self._headers) < _HEADERS_KEPT:
+                self._headers[key] = headers
+        header, central, encoded = headers
         position = self._position
-        if size > ZIP32_LIMIT or compressed_size > ZIP32_LIMIT or position > ZIP32_LIMIT:
-            for what, value in (
-                ("is", size),
-                ("compresses to", compressed_size),
-                ("starts at byte", position),
-            ):
-                if value > ZIP32_LIMIT:
-                    raise _too_large(f"member {name!r} {what} {value:,}")
-        mode = 0o755 if executable else 0o644
-        common = (_DEFLATED, self._time, self._date, crc, compressed_size, size, len(encoded), 0)
-        self._central.append(
-            _CENTRAL.pack(
-                b"PK\x01\x02",
-                _VERSION,
-                _UNIX,
-                _VERSION,
-                0,
-                flags,
-                *common,
-                0,
-                0,
-                0,
-                (0o100000 | mode) << 16,
-                position,
-            )
-            + encoded
-        )
-        header = _LOCAL.pack(b"PK\x03\x04", _VERSION, 0, flags, *common) + encoded
+        if position > ZIP32_LIMIT:
+            raise _too_large(f"member {name!r} starts at byte {position:,}")
+        self._central += (central, _OFFSET.pack(position), encoded)
         data = member.data
         if data is not None and len(data) < _BUFFER:  # the common case, inlined
             buffer = self._buffer
             buffer += header
             buffer += data
-            self._position = position + len(header) + compressed_size
+            self._position = position + len(header) + member.compressed_size
             if len(buffer) >= _BUFFER:
                 self._flush()
             return
@@ -114,7 +101,38 @@ class ZipWriter:
             self._write(data)
         else:
             assert member.path is not None
-            self._copy(member.path, member.offset, compressed_size)
+            self._copy(member.path, member.offset, member.compressed_size)
+
+    def _make_headers(self, name: str, member: Deflated, executable: bool) -> _Headers:
+        """A member's local header, its central record up to the offset, and its name:
+        the same in every zip of one build that holds this file under this name."""
+        if not name or "\0" in name:
+            raise ValueError(f"invalid member name {name!r}")
+        try:
+            encoded, flags = name.encode("ascii"), 0
+        except UnicodeEncodeError:
+            encoded, flags = name.encode("utf-8"), _UTF8_NAME
+        crc, size, compressed_size = member.crc32, member.size, member.compressed_size
+        for what, value in (("is", size), ("compresses to", compressed_size)):
+            if value > ZIP32_LIMIT:
+                raise _too_large(f"member {name!r} {what} {value:,}")
+        mode = 0o755 if executable else 0o644
+        common = (_DEFLATED, self._time, self._date, crc, compressed_size, size, len(encoded), 0)
+        central = _CENTRAL_HEAD.pack(
+            b"PK\x01\x02",
+            _VERSION,
+            _UNIX,
+            _VERSION,
+            0,
+            flags,
+            *common,
+            0,
+            0,
+            0,
+            (0o100000 | mode) << 16,
+        )
+        header = _LOCAL.pack(b"PK\x03\x04", _VERSION, 0, flags, *common) + encoded
+        return header, central, encoded
 
     def finish(self) -> str:
         """Write the central directory and end records; return the zip's sha256 (hex)."""
@@ -126,7 +144,7 @@ class ZipWriter:
             raise _too_large(f"its central directory would start at byte {start:,}")
         self._write(b"".join(self._central))
         end = self._position
-        count = len(self._central)
+        count = len(self._central) // 3  # three pieces a member: see `add`
         size = end - start
         if size > ZIP32_LIMIT:
             raise _too_large(f"its central directory would take {size:,} bytes")

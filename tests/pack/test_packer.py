@@ -253,6 +253,24 @@ def test_a_packer_compresses_shared_files_once(tmp_path: Path) -> None:
     assert one.sha256 == two.sha256 == write_zip(contents, tmp_path / "alone.zip").sha256
 
 
+def test_members_shared_at_other_offsets_and_modes_read_back(tmp_path: Path) -> None:
+    """A packer reuses a member's headers across zips: only the offset may differ, and a
+    file shipped executable in one zip and not in another keeps its own mode in each."""
+    first = make_contents(tmp_path / "a", {"a.py": b"A", **FILES})
+    second = make_contents(tmp_path / "b", {"aa_longer.py": b"B" * 5000, **FILES}, ("pkg/tool.sh",))
+    with Packer() as packer:
+        shared = [packer.write_zip(c, tmp_path / f"{n}.zip") for n, c in enumerate((first, second))]
+    alone = [write_zip(c, tmp_path / f"alone{n}.zip") for n, c in enumerate((first, second))]
+    assert [b.sha256 for b in shared] == [b.sha256 for b in alone]
+    for bundle, contents in zip(shared, (first, second), strict=True):
+        with zipfile.ZipFile(bundle.path) as archive:
+            assert archive.testzip() is None
+            for entry in contents.entries:
+                info = archive.getinfo(entry.arcname)
+                assert archive.read(info) == entry.source.read_bytes()
+                assert info.external_attr >> 16 == (0o100755 if entry.executable else 0o100644)
+
+
 def test_in_memory_members(tmp_path: Path) -> None:
     contents = make_contents(tmp_path, FILES)
     record = Entry(

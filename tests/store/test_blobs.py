@@ -15,6 +15,7 @@ from support import bounded
 
 from bundler.errors import BundlerError
 from bundler.store import blobfile, blobs
+from bundler.store.blobfile import HEADER
 from bundler.store.blobs import BlobStats, BlobStore
 from bundler.store.deflated import Deflated
 
@@ -156,11 +157,37 @@ def test_large_files_are_streamed_into_the_folder(
     source.write_bytes(data)
     store = BlobStore(tmp_path / "cache")
     member = store.deflate_file(source, len(data))
-    assert member.data is None and member.path == blob_files(tmp_path / "cache")[0]
+    (blob,) = blob_files(tmp_path / "cache")
+    assert member.data == blob.read_bytes()[HEADER.size :]  # read back once, kept in memory
     assert inflate(member) == data
     again = BlobStore(tmp_path / "cache")
     assert inflate(again.deflate_file(source, len(data))) == data
     assert again.stats == BlobStats(loaded=1)
+
+
+def test_a_streamed_blob_past_the_memory_budget_is_copied_from_its_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(blobs, "_WHOLE", 1000)
+    monkeypatch.setattr(blobs, "_MEMORY_BUDGET", 100)
+    data = bytes(range(256)) * 100  # 447 bytes deflated
+    source = tmp_path / "big.bin"
+    source.write_bytes(data)
+    member = BlobStore(tmp_path / "cache").deflate_file(source, len(data))
+    assert member.data is None and member.path == blob_files(tmp_path / "cache")[0]
+    assert inflate(member) == data
+
+
+def test_a_blob_past_the_pack_size_is_a_file_of_its_own_and_kept_in_memory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(blobs, "_SMALL", 10)
+    store = BlobStore(tmp_path / "cache")
+    member = store.deflate_bytes(TEXT)
+    store.close()
+    (blob,) = blob_files(tmp_path / "cache")
+    assert member.data is not None and blob.read_bytes()[HEADER.size :] == member.data
+    assert not (blob.parent.parent / "packs").exists()
 
 
 def test_without_a_cache_large_blobs_spill_to_a_temporary_folder(
