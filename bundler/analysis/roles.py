@@ -7,7 +7,6 @@ from __future__ import annotations
 import difflib
 import json
 import urllib.parse
-import urllib.request
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -156,7 +155,9 @@ def editable_root(distribution: Distribution) -> Path | None:
         return None
     if url.scheme != "file":
         return None
-    return Path(urllib.request.url2pathname(url.path)).resolve()
+    from urllib.request import url2pathname  # here: it imports http.client and ssl
+
+    return Path(url2pathname(url.path)).resolve()
 
 
 def closure_names(roots: Iterable[Declared], environment: Environment) -> dict[str, Declared]:

@@ -22,7 +22,6 @@ import re
 import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -122,6 +121,8 @@ def _has_python(path: Path) -> bool:
 
 def _own_distributions() -> set[str]:
     """The canonical names installed beside the bundler (its own interpreter's path)."""
+    from importlib import metadata  # here: only when the bundler's own venv is looked at
+
     from packaging.utils import canonicalize_name
 
     return {canonicalize_name(d.metadata["Name"] or "") for d in metadata.distributions()}

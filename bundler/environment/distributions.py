@@ -8,8 +8,8 @@ import stat
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from importlib import metadata
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
@@ -18,6 +18,9 @@ from bundler.environment.editable import editable_sources, is_editable
 from bundler.environment.interpreter import Interpreter
 from bundler.environment.targets import Target
 from bundler.errors import Problem
+
+if TYPE_CHECKING:  # importlib.metadata costs 30 ms at start: imported where used
+    from importlib.metadata import Distribution as Distribution_
 
 _EXTENSION_SUFFIXES = (".so", ".pyd")
 _NEVER_SHIPPED_NAMES = frozenset({"direct_url.json"})
@@ -79,6 +82,8 @@ class Environment:
         """Index the distributions on the interpreter's path, for `target` (else its version)."""
         distributions: dict[str, Distribution] = {}
         warnings: list[Problem] = []
+        from importlib import metadata  # here: a build that reuses a kept index never needs it
+
         for found in metadata.distributions(path=[str(p) for p in interpreter.site_packages]):
             refused = _unsafe_metadata(Path(str(getattr(found, "_path", ""))))
             if refused is not None:
@@ -178,7 +183,7 @@ def _unsafe_metadata(location: Path) -> Problem | None:
     return None
 
 
-def read_distribution(found: metadata.Distribution) -> Distribution | None:
+def read_distribution(found: Distribution_) -> Distribution | None:
     """A distribution as the bundler sees it: shipped files, requirements, editable roots."""
     meta = found.metadata  # parsed once: re-reading METADATA per file costs seconds
     name = meta["Name"] if meta else None

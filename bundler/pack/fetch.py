@@ -17,8 +17,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import urllib.error
-import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -136,6 +134,9 @@ def newest_version_with_wheel(
 def _index_page(name: str, index_url: str | None) -> dict[str, Any]:
     """The index's JSON page of `name` (PEP 691); an empty one when the index answers that
     it has none; OSError when the index cannot be reached."""
+    import urllib.error  # here: urllib.request imports http.client and ssl, and most
+    import urllib.request  # builds ask no index
+
     url = f"{(index_url or _index_url()).rstrip('/')}/{canonicalize_name(name)}/"
     request = urllib.request.Request(url, headers={"Accept": "application/vnd.pypi.simple.v1+json"})
     try:
