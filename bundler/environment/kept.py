@@ -101,6 +101,15 @@ def environment_fingerprint(interpreter: Interpreter) -> str | None:
     return digest.hexdigest()
 
 
+def _inside(arcname: object) -> bool:
+    """Whether `arcname` names a file under site-packages, as indexing keeps them: a cache
+    restored from elsewhere must not make a path out of it (`..`, absolute)."""
+    if not isinstance(arcname, str) or not arcname or "\0" in arcname:
+        return False
+    parts = arcname.split("/")
+    return not arcname.startswith("/") and ".." not in parts and "" not in parts
+
+
 def _signature(found: os.stat_result) -> str:
     return (
         f"{found.st_mode},{found.st_ino},{found.st_dev},{found.st_size},"
@@ -140,11 +149,14 @@ def _restored(
         return None
     if document.get("fingerprint") != fingerprint:
         return None
+    folders = {str(p) for p in interpreter.site_packages}
     try:
         distributions: dict[str, Distribution] = {}
         for data in document["distributions"]:
             location = Path(data["location"])
             site = location.parent  # every file is at its arcname under site-packages
+            if str(site) not in folders or not all(map(_inside, data["files"])):
+                return None  # not what indexing this environment gives: indexed again
             distributions[str(data["name"])] = Distribution(
                 name=str(data["name"]),
                 display_name=str(data["displayName"]),

@@ -3,6 +3,7 @@ rebuild reads no distribution's metadata, and every change pip makes is seen."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from collections.abc import Callable
@@ -121,3 +122,26 @@ def test_every_change_to_the_environment_is_seen_by_the_next_build(
     assert seen(after)
     assert after.environment.distributions == indexed_afresh(python).distributions
     assert after.ok
+
+
+@pytest.mark.parametrize(
+    "forged",
+    ["../../../etc/passwd", "/etc/passwd", "tinydist/../../../../etc/passwd", "a//b", ""],
+)
+def test_a_kept_index_naming_a_file_outside_site_packages_is_indexed_again(
+    python: Path, tmp_path: Path, forged: str
+) -> None:
+    """A kept index whose fingerprint matches (a cache restored onto the same machine) but
+    that names a file out of site-packages is not believed: the environment is indexed
+    again, and what ships is what the RECORD says."""
+    site = make_site(tmp_path / "site", FUNCTIONS)
+    build(site, python=python)
+    (kept,) = (site / ".bundle-cache" / "environments").glob("*.json")
+    document = json.loads(kept.read_text())
+    (tiny,) = [d for d in document["distributions"] if d["name"] == "tinydist"]
+    tiny["files"].append(forged)
+    kept.write_text(json.dumps(document))
+    again = build(site, python=python)
+    assert again.ok
+    assert again.environment.distributions == indexed_afresh(python).distributions
+    assert forged not in files(again, "tinydist")
