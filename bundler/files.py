@@ -66,6 +66,13 @@ def open_shipped(path: Path, size: int | None = None) -> BinaryIO:
     return stream
 
 
+def stat_signature(found: os.stat_result) -> tuple[int, ...]:
+    """A file's identity and times: equal signatures mean an unchanged file (its change
+    time cannot be set back, so a copy, a `touch -d` or an edit with the time restored
+    all show)."""
+    return (found.st_dev, found.st_ino, found.st_size, found.st_mtime_ns, found.st_ctime_ns)
+
+
 def changed_size(path: Path, listed: int, read: int) -> BundlerError:
     """The error for a file whose bytes read differ from its size when listed."""
     return _changed(path, f"{listed:,} bytes when listed, {read:,} bytes read")

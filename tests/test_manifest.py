@@ -160,22 +160,6 @@ def test_file_format_is_stable(result: BuildResult, manifest: dict[str, Any]) ->
     assert text == json.dumps(manifest, indent=2, sort_keys=True) + "\n"
 
 
-ODD_VALUES: dict[str, Any] = {
-    "empty": {"list": [], "object": {}, "tuple": ()},
-    "nested": [[], [{}], [[1, [2]]], {"b": {"c": []}, "a": None}],
-    "numbers": [0, -1, 10**30, 2.5, -0.0, 1e100, float("nan"), float("inf"), True, False],
-    "strings": ["", "é", "\u2028", '"quoted"\n\t\\', "\x00", "\U0001f600"],
-    "z first": "keys sorted",
-}
-
-
-@pytest.mark.parametrize("document", [VALID_MANIFEST, ODD_VALUES], ids=["manifest", "odd"])
-def test_the_writer_writes_the_bytes_of_json_dumps(tmp_path: Path, document: Any) -> None:
-    path = tmp_path / MANIFEST_NAME
-    write_document(path, document)
-    assert path.read_text(encoding="utf-8") == json.dumps(document, indent=2, sort_keys=True) + "\n"
-
-
 def test_a_manifest_with_the_same_bytes_is_left_alone(tmp_path: Path) -> None:
     path = tmp_path / MANIFEST_NAME
     write_document(path, VALID_MANIFEST)

@@ -27,6 +27,7 @@ from bundler.environment.distributions import (
 )
 from bundler.environment.interpreter import Interpreter
 from bundler.environment.targets import Target
+from bundler.files import stat_signature
 from bundler.store.folder import CacheFolder
 
 KEPT_FORMAT = 1
@@ -111,10 +112,7 @@ def _inside(arcname: object) -> bool:
 
 
 def _signature(found: os.stat_result) -> str:
-    return (
-        f"{found.st_mode},{found.st_ino},{found.st_dev},{found.st_size},"
-        f"{found.st_mtime_ns},{found.st_ctime_ns}"
-    )
+    return f"{found.st_mode},{stat_signature(found)}"  # the kind too: a file become a link
 
 
 def _document(environment: Environment, fingerprint: str) -> dict[str, Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -87,7 +87,7 @@ def write_manifest(
 def write_document(path: Path, document: Mapping[str, Any]) -> None:
     """Write a manifest document the way `bundle build` does: sorted keys, atomically.
     A manifest already holding these bytes is left alone (a no-change rebuild)."""
-    text = "".join(_indented(document, "\n")) + "\n"
+    text = json.dumps(document, indent=2, sort_keys=True) + "\n"
     data = text.encode("utf-8")
     try:
         with open_regular(path, follow_symlinks=False) as current:
@@ -96,68 +96,6 @@ def write_document(path: Path, document: Mapping[str, Any]) -> None:
     except OSError:
         pass  # none yet, or not a plain file: written below, which says what is wrong
     write_text_atomically(path, text)
-
-
-def _indented(value: Any, newline: str) -> list[str]:
-    """`json.dumps(value, indent=2, sort_keys=True)` in pieces, the same bytes: with an
-    indent the standard library uses its pure-Python encoder, and at 2,000 functions it
-    was most of a no-change rebuild's manifest. Strings go through the C encoder."""
-    pieces: list[str] = []
-    _encode(value, newline, pieces.append)
-    return pieces
-
-
-def _encode(value: Any, newline: str, put: Callable[[str], object]) -> None:
-    inner = newline + "  "
-    if isinstance(value, dict) and value:
-        put("{")
-        between = inner
-        for key in sorted(value):
-            if type(key) is not str:  # a document's keys are its fields' names
-                raise TypeError(f"a manifest key that is not a string: {key!r}")
-            put(between + _string(key) + ": ")
-            between = "," + inner
-            item = value[key]
-            if type(item) in _CONTAINERS and item:
-                _encode(item, inner, put)
-            else:
-                put(_leaf(item))
-        put(newline + "}")
-    elif isinstance(value, list | tuple) and value:
-        put("[")
-        between = inner
-        for item in value:
-            put(between)
-            between = "," + inner
-            if type(item) in _CONTAINERS and item:
-                _encode(item, inner, put)
-            else:
-                put(_leaf(item))
-        put(newline + "]")
-    else:
-        put(_leaf(value))
-
-
-def _leaf(value: Any) -> str:
-    """A value with nothing inside it, as `json.dumps` writes it."""
-    kind = type(value)
-    if kind is str:
-        return _string(value)
-    if kind is int:
-        return int.__repr__(value)
-    if value is None or kind is bool:
-        return _CONSTANTS[value]
-    if isinstance(value, int | float):  # a float, or an int's subclass
-        return _number(value)
-    if isinstance(value, Mapping | list | tuple) and not value:
-        return "{}" if isinstance(value, Mapping) else "[]"
-    raise TypeError(f"not JSON here (documents are dicts, lists and leaves): {value!r}")
-
-
-_string = json.encoder.encode_basestring_ascii  # the C one json.dumps uses (ensure_ascii)
-_CONTAINERS = (dict, list, tuple)
-_CONSTANTS = {None: "null", True: "true", False: "false"}
-_number = json.JSONEncoder().encode  # ints and floats as json.dumps writes them (NaN too)
 
 
 def merge_manifests(paths: Sequence[Path]) -> Manifest:

@@ -140,25 +140,15 @@ class Packer:
         )
 
     def _deflate(self, contents: Contents) -> list[Deflated]:
-        """The deflated members of `contents`, in order.
-
-        Files another thread is deflating are skipped at first and collected at the end,
-        so threads packing functions that share files compress in parallel.
-        """
+        """The deflated members of `contents`, in order (in a build, `pack_all` has
+        deflated its files on every thread already: these are found in the store)."""
         store = self.store
-        members: list[Deflated | None] = []
-        later = []
-        for index, entry in enumerate(contents.entries):
-            if entry.data is not None:
-                members.append(store.deflate_bytes(entry.data))
-                continue
-            members.append(store.try_deflate_file(entry.source, entry.size))
-            if members[-1] is None:
-                later.append(index)
-        for index in later:
-            entry = contents.entries[index]
-            members[index] = store.deflate_file(entry.source, entry.size)
-        return members  # type: ignore[return-value]  # no None left
+        return [
+            store.deflate_bytes(e.data)
+            if e.data is not None
+            else store.deflate_file(e.source, e.size)
+            for e in contents.entries
+        ]
 
 
 def write_zip(

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from bundler.errors import BundlerError, Problem
-from bundler.files import open_regular
+from bundler.files import open_regular, stat_signature
 from bundler.store.folder import CacheFolder
 
 TOO_DEEP = "too deeply nested for Python to compile"
@@ -144,7 +144,7 @@ def file_signature(path: Path | str) -> tuple[int, ...]:
         found = os.stat(path)
     except OSError:
         return ()  # parse_source says why it cannot be read
-    return (found.st_dev, found.st_ino, found.st_size, found.st_mtime_ns, found.st_ctime_ns)
+    return stat_signature(found)
 
 
 def parse_source(path: Path) -> ParsedSource:

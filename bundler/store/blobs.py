@@ -73,7 +73,6 @@ class BlobStore(BlobLoader):
         self._key_locks: dict[bytes, threading.Lock] = {}
         self._by_digest: dict[bytes, Deflated] = {}
         self._by_source: dict[tuple[str, int], Deflated] = {}
-        self._busy: set[tuple[str, int]] = set()  # sources being deflated by some thread
         self._memory = 0
         self._folders: set[Path] = set()
         self._index: dict[bytes, list[packs.Location]] | None = None
@@ -110,43 +109,21 @@ class BlobStore(BlobLoader):
         Within one run a file is read once: later calls with the same path and size
         are answered from memory (files are not expected to change during a build).
         """
-        blob = self._deflate_file(path, size, wait=True)
-        assert blob is not None
-        return blob
-
-    def try_deflate_file(self, path: Path, size: int) -> Deflated | None:
-        """`deflate_file`, or None at once if another thread is deflating the same file.
-
-        Threads that write zips sharing most of their files take each other's turns this
-        way, and each compresses different files instead of waiting on the same one.
-        """
-        return self._deflate_file(path, size, wait=False)
-
-    def _deflate_file(self, path: Path, size: int, *, wait: bool) -> Deflated | None:
         source = (str(path), size)
         with self._lock:
             found = self._by_source.get(source)
             if found is not None:
                 self.stats.reused += 1
                 return found
-            mine = source not in self._busy
-            if not mine and not wait:
-                return None
-            self._busy.add(source)
-        try:
-            data = _read_whole(path, size) if size <= _WHOLE else None
-            if data is not None:  # the bytes read, whatever the listed size said
-                digest = hashlib.sha256(data).digest()
-                blob = self._get(digest, lambda: self._compress_bytes(digest, data))
-            else:  # large, or grown past _WHOLE since it was listed: streamed
-                digest = _hash_file(path)
-                blob = self._get(digest, lambda: self._compress_file(digest, path))
-            with self._lock:
-                self._by_source[source] = blob
-        finally:
-            if mine:
-                with self._lock:
-                    self._busy.discard(source)
+        data = _read_whole(path, size) if size <= _WHOLE else None
+        if data is not None:  # the bytes read, whatever the listed size said
+            digest = hashlib.sha256(data).digest()
+            blob = self._get(digest, lambda: self._compress_bytes(digest, data))
+        else:  # large, or grown past _WHOLE since it was listed: streamed
+            digest = _hash_file(path)
+            blob = self._get(digest, lambda: self._compress_file(digest, path))
+        with self._lock:
+            self._by_source[source] = blob
         return blob
 
     def _get(self, digest: bytes, compress: Callable[[], Deflated]) -> Deflated:

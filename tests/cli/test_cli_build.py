@@ -212,64 +212,6 @@ def test_vanished_file_of_a_function(
     assert_only_the_bad_one_failed(site, result, "linked")
 
 
-def _can_read_anything() -> bool:
-    return hasattr(os, "geteuid") and os.geteuid() == 0
-
-
-@pytest.mark.skipif(
-    _can_read_anything(), reason="running as root: chmod 000 does not stop root reading"
-)
-def test_unreadable_first_party_module(
-    python: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    site = make_site(
-        tmp_path / "site",
-        {
-            **HEALTHY,
-            "locked/locked.py": "import secret\n\n\ndef handler(event, context):\n    pass\n",
-            "locked/secret.py": "KEY = 1\n",
-        },
-    )
-    secret = site / "netlify" / "functions" / "locked" / "secret.py"
-    secret.chmod(0)
-    try:
-        result = run(site, monkeypatch, python=python)
-    finally:
-        secret.chmod(0o644)
-    assert error_lines(result) == [
-        "error: netlify/functions/locked/secret.py: cannot read this file: Permission denied; "
-        "check that it exists and is readable"
-    ]
-    assert_only_the_bad_one_failed(site, result, "locked")
-
-
-@pytest.mark.skipif(
-    _can_read_anything(), reason="running as root: chmod 000 does not stop root reading"
-)
-def test_unreadable_data_file(
-    python: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    site = make_site(
-        tmp_path / "site",
-        {
-            **HEALTHY,
-            "locked/locked.py": "def handler(event, context):\n    pass\n",
-            "locked/key.pem": "KEY\n",
-        },
-    )
-    key = site / "netlify" / "functions" / "locked" / "key.pem"
-    key.chmod(0)
-    try:
-        result = run(site, monkeypatch, python=python)
-    finally:
-        key.chmod(0o644)
-    assert error_lines(result) == [
-        "error: netlify/functions/locked/key.pem: cannot read this file: permission denied; "
-        "make it readable (chmod a+r)"
-    ]
-    assert_only_the_bad_one_failed(site, result, "locked")
-
-
 def _deny_reading(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Make the OS refuse to read `path` to this process, as chmod 000 does for a user."""
     real_access, real_read = os.access, Path.read_bytes

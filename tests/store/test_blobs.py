@@ -318,17 +318,6 @@ def test_processes_racing_on_one_folder_leave_valid_blobs(tmp_path: Path) -> Non
         assert store.stats == BlobStats(loaded=1)
 
 
-def test_try_deflate_file_skips_a_file_another_thread_deflates(tmp_path: Path) -> None:
-    source = tmp_path / "mod.py"
-    source.write_bytes(TEXT)
-    store = BlobStore(None)
-    store._busy.add((str(source), len(TEXT)))  # as if another thread were on it
-    assert store.try_deflate_file(source, len(TEXT)) is None
-    member = store.deflate_file(source, len(TEXT))  # waits its turn instead
-    assert store.try_deflate_file(source, len(TEXT)) is member
-    assert inflate(member) == TEXT
-
-
 @pytest.mark.parametrize("change", ["grew", "shrank", "grew-past-whole", "emptied"])
 def test_a_file_that_changed_since_it_was_listed_is_refused_not_stored(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, change: str
